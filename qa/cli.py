@@ -85,9 +85,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.search import open_searcher
+    from qa.search import Limits, check_question, open_searcher
 
     top_k = settings.default_top_k if args.top_k is None else args.top_k
+    check_question(args.question, top_k, Limits.from_settings(settings))
     searcher = open_searcher(settings, build=True, show_progress=sys.stderr.isatty())
     answers = searcher.ask(args.question, top_k=top_k, section=args.section)
     if args.json:

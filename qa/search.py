@@ -40,6 +40,25 @@ class Limits:
     max_question_chars: int = 1000
     max_top_k: int = 50
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(settings.max_question_chars, settings.max_top_k)
+
+
+def check_question(question: str, top_k: int, limits: Limits) -> str:
+    """Checks that need no index (so callers can fail fast before loading the model)."""
+    text = question.strip()
+    if not text:
+        raise InvalidInputError("the question is empty: write a question to ask")
+    if len(text) > limits.max_question_chars:
+        raise InvalidInputError(
+            f"the question has {len(text)} characters; the limit is "
+            f"{limits.max_question_chars}: shorten it"
+        )
+    if not 1 <= top_k <= limits.max_top_k:
+        raise InvalidInputError(f"top_k must be between 1 and {limits.max_top_k}, not {top_k}")
+    return text
+
 
 class Searcher:
     """Answers questions from one loaded index with the model it was built with."""
@@ -55,20 +74,7 @@ class Searcher:
 
     def validate(self, question: str, top_k: int, section: int | None) -> str:
         """The question, stripped; `InvalidInputError` saying what to change if anything is off."""
-        text = question.strip()
-        if not text:
-            raise InvalidInputError(
-                "the question is empty: ask something, e.g. '语言模型为什么重要?'"
-            )
-        if len(text) > self.limits.max_question_chars:
-            raise InvalidInputError(
-                f"the question has {len(text)} characters; the limit is "
-                f"{self.limits.max_question_chars}: shorten it"
-            )
-        if not 1 <= top_k <= self.limits.max_top_k:
-            raise InvalidInputError(
-                f"top_k must be between 1 and {self.limits.max_top_k}, not {top_k}"
-            )
+        text = check_question(question, top_k, self.limits)
         numbers = [s.number for s in self.index.transcript.sections]
         if section is not None and section not in numbers:
             raise InvalidInputError(
@@ -118,5 +124,4 @@ def open_searcher(
         if not build:
             raise
         index = build_index(transcript, encoder, settings.index_dir, show_progress=show_progress)
-    limits = Limits(settings.max_question_chars, settings.max_top_k)
-    return Searcher(index, encoder, limits)
+    return Searcher(index, encoder, Limits.from_settings(settings))
