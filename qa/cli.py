@@ -58,12 +58,26 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, in Chinese, English or both")
     ask.add_argument("-k", "--top-k", type=int, default=None, help="how many claims (default 5)")
     ask.add_argument("--section", type=int, help="only search this dialogue (1-10)")
+    ask.add_argument(
+        "--min-confidence",
+        type=float,
+        help="leave out answers below this confidence (default 0.3; 0 keeps the full ranking)",
+    )
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.set_defaults(run=_ask)
 
     claims = commands.add_parser("claims", parents=[common], help="list every claim")
     claims.add_argument("--json", action="store_true", help="print JSON")
     claims.set_defaults(run=_claims)
+
+    evaluate = commands.add_parser(
+        "eval", parents=[common], help="measure answer quality on questions with gold claims"
+    )
+    evaluate.add_argument("questions", type=Path, help="JSON Lines: question, gold, kind")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    for flag, what in _BARS.items():
+        evaluate.add_argument(flag, type=float, metavar="X", help=f"exit 1 if {what}")
+    evaluate.set_defaults(run=_eval)
 
     index = commands.add_parser("index", parents=[common], help="(re)build the index")
     index.set_defaults(run=_index)
@@ -90,26 +104,83 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     top_k = settings.default_top_k if args.top_k is None else args.top_k
     check_question(args.question, top_k, Limits.from_settings(settings))
     searcher = open_searcher(settings, build=True, show_progress=sys.stderr.isatty())
-    answers = searcher.ask(args.question, top_k=top_k, section=args.section)
+    result = searcher.search(args.question, top_k, args.section, args.min_confidence)
     if args.json:
         _print_json(
             {
                 "question": args.question,
-                "answers": [a.to_dict() for a in answers],
+                "answered": result.answered,
+                "answers": [a.to_dict() for a in result.answers],
                 "model": searcher.encoder.name,
             }
         )
         return 0
     from qa.transcript import section_label
 
-    for answer in answers:
+    if not result.answered:
+        print("Not in the transcript: no claim answers this question confidently.")
+        print("(--min-confidence 0 shows the closest claims anyway.)")
+    for answer in result.answers:
         marks = "".join(f"[{n}]" for n in answer.claim.citations)
         print(f"{answer.rank}. {answer.claim.text} {marks}")
         print(
             f"   {section_label(answer.section.number)} · {answer.section.title}"
-            f" · {answer.claim.id} · score {answer.score:.3f}"
+            f" · {answer.claim.id} · confidence {answer.confidence:.2f}"
         )
     return 0
+
+
+_BARS = {
+    "--min-hit1": "Hit@1 is below X",
+    "--min-recall5": "Recall@5 is below X",
+    "--min-mrr10": "MRR@10 is below X",
+    "--min-abstention": "the abstention rate on unanswerable questions is below X",
+    "--max-false-refusal": "the false-refusal rate on answerable questions is above X",
+}
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.evaluate import evaluate, load_questions
+    from qa.search import open_searcher
+
+    questions = load_questions(args.questions)
+    searcher = open_searcher(settings, build=True, show_progress=sys.stderr.isatty())
+    tallies = evaluate(searcher, questions)
+    report = {k: tallies[k].as_dict() for k in sorted(tallies, key=lambda k: (k == "all", k))}
+    if args.json:
+        _print_json(
+            {
+                "questions": str(args.questions),
+                "model": searcher.encoder.name,
+                "min_confidence": searcher.min_confidence,
+                "kinds": report,
+            }
+        )
+    else:
+        print(
+            f"{'kind':10} {'n':>3} {'hit@1':>6} {'rec@5':>6} {'mrr@10':>6} "
+            f"{'abstain':>7} {'refused':>7}"
+        )
+        for kind, row in report.items():
+            cells = [row[m] for m in ("hit@1", "recall@5", "mrr@10", "abstention", "false_refusal")]
+            shown = " ".join(f"{'-' if c is None else f'{c:.3f}':>6}" for c in cells)
+            print(f"{kind:10} {row['questions']:>3} {shown}")
+    overall = report["all"]
+    failed = []
+    checks = [
+        ("hit@1", args.min_hit1, 1),
+        ("recall@5", args.min_recall5, 1),
+        ("mrr@10", args.min_mrr10, 1),
+        ("abstention", args.min_abstention, 1),
+        ("false_refusal", args.max_false_refusal, -1),
+    ]
+    for metric, bar, sign in checks:
+        value = overall[metric]
+        if bar is not None and value is not None and sign * (value - bar) < 0:
+            failed.append(f"{metric} {value:.3f} is {'below' if sign > 0 else 'above'} {bar}")
+    for line in failed:
+        print(f"qa: eval: {line}", file=sys.stderr)
+    return EXIT_ERROR if failed else 0
 
 
 def _claims(args: argparse.Namespace, settings: Settings) -> int:
@@ -160,6 +231,9 @@ def _quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         for name in ("sentence_transformers", "transformers", "huggingface_hub", "httpx"):
             logging.getLogger(name).setLevel(logging.ERROR)
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
 
 if __name__ == "__main__":

@@ -29,15 +29,81 @@ FORMAT_VERSION = 1
 _POINTER = "CURRENT"
 _MANIFEST = "manifest.json"
 _VECTORS = "claims.faiss"
+_LATE = "late.npz"
 _FIX = "run `qa index` to rebuild it"
 
 
 @dataclass(frozen=True)
+class Ragged:
+    """Token vectors of several texts, stored end to end."""
+
+    vectors: NDArray[np.float32]
+    offsets: NDArray[np.int64]  # text i is vectors[offsets[i]:offsets[i + 1]]
+
+    @classmethod
+    def of(cls, parts: list[NDArray[np.float32]]) -> Ragged:
+        offsets = np.cumsum([0, *(len(p) for p in parts)]).astype(np.int64)
+        return cls(np.concatenate(parts).astype(np.float32), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> NDArray[np.float32]:
+        return self.vectors[self.offsets[i] : self.offsets[i + 1]]
+
+
+@dataclass(frozen=True)
+class LateVectors:
+    """What scoring needs beyond the FAISS index: token vectors for late interaction, the
+    claims prefixed by their section title, the section titles, and the background sentences
+    that tell an answerable question from one the transcript does not answer."""
+
+    claim_tokens: Ragged
+    claim_token_ids: NDArray[np.int64]
+    titled_tokens: Ragged
+    titled: NDArray[np.float32]
+    section_titles: NDArray[np.float32]
+    background_tokens: Ragged
+    background: NDArray[np.float32]
+
+    def save(self, path: Path) -> None:
+        with path.open("wb") as f:
+            np.savez(
+                f,
+                claim_tokens=self.claim_tokens.vectors,
+                claim_offsets=self.claim_tokens.offsets,
+                claim_token_ids=self.claim_token_ids,
+                titled_tokens=self.titled_tokens.vectors,
+                titled_offsets=self.titled_tokens.offsets,
+                titled=self.titled,
+                section_titles=self.section_titles,
+                background_tokens=self.background_tokens.vectors,
+                background_offsets=self.background_tokens.offsets,
+                background=self.background,
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> LateVectors:
+        with np.load(path) as z:
+            return cls(
+                Ragged(z["claim_tokens"], z["claim_offsets"]),
+                z["claim_token_ids"],
+                Ragged(z["titled_tokens"], z["titled_offsets"]),
+                z["titled"],
+                z["section_titles"],
+                Ragged(z["background_tokens"], z["background_offsets"]),
+                z["background"],
+            )
+
+
+@dataclass(frozen=True)
 class ClaimIndex:
-    """Claims, their sections and source, and the FAISS index over their vectors."""
+    """Claims, their sections and source, the FAISS index over their vectors, and the
+    vectors for late interaction."""
 
     transcript: Transcript
     faiss_index: faiss.Index
+    late: LateVectors
     model: str
     fingerprint: str
     path: Path
@@ -47,24 +113,43 @@ class ClaimIndex:
         return scores, ids
 
 
-def claim_passage(claim: Claim, section: Section) -> str:
-    """The text embedded for a claim."""
-    return claim.text
+def background_sentences() -> list[str]:
+    """Generic questions no transcript about the subject answers (see the file's header)."""
+    text = (Path(__file__).parent / "data" / "background.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
 
 
 def build_index(
     transcript: Transcript, encoder: Encoder, index_dir: Path, *, show_progress: bool = False
 ) -> ClaimIndex:
     """Embed every claim and write the index under `index_dir`, replacing any previous one."""
-    passages = [claim_passage(c, transcript.section(c.section)) for c in transcript.claims]
-    vectors = encoder.encode_passages(passages, show_progress=show_progress)
+    claims = [c.text for c in transcript.claims]
+    titled = [f"{transcript.section(c.section).title}: {c.text}" for c in transcript.claims]
+    titles = [s.title or "-" for s in transcript.sections]
+    background = background_sentences()
+    texts = claims + titled + titles + background
+    encoded = encoder.encode_tokens(texts, query=False, show_progress=show_progress)
+    n, m = len(claims), len(titles)
+    plain, with_title = encoded[:n], encoded[n : 2 * n]
+    heads, generic = encoded[2 * n : 2 * n + m], encoded[2 * n + m :]
+    vectors = np.stack([e.sentence for e in plain])
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
+    late = LateVectors(
+        claim_tokens=Ragged.of([e.tokens for e in plain]),
+        claim_token_ids=np.concatenate([e.token_ids for e in plain]),
+        titled_tokens=Ragged.of([e.tokens for e in with_title]),
+        titled=np.stack([e.sentence for e in with_title]),
+        section_titles=np.stack([e.sentence for e in heads]),
+        background_tokens=Ragged.of([e.tokens for e in generic]),
+        background=np.stack([e.sentence for e in generic]),
+    )
 
     index_dir.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
     try:
         faiss.write_index(flat, str(build / _VECTORS))
+        late.save(build / _LATE)
         manifest = {
             "format": FORMAT_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -77,13 +162,14 @@ def build_index(
             },
             "transcript": {"sha256": transcript.sha256},
             "count": len(transcript.claims),
-            "files": {_VECTORS: _sha256(build / _VECTORS)},
+            "files": {name: _sha256(build / name) for name in (_VECTORS, _LATE)},
             "source": asdict(transcript.source),
             "sections": [asdict(s) for s in transcript.sections],
             "claims": [{**asdict(c), "citations": list(c.citations)} for c in transcript.claims],
         }
         _write(build / _MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
         _fsync(build / _VECTORS)
+        _fsync(build / _LATE)
         final = index_dir / build.name.lstrip(".")
         build.rename(final)
         build = final
@@ -99,7 +185,7 @@ def build_index(
     for old in index_dir.glob("build-*"):
         if old != final:
             shutil.rmtree(old, ignore_errors=True)
-    return ClaimIndex(transcript, flat, encoder.name, encoder.fingerprint, final)
+    return ClaimIndex(transcript, flat, late, encoder.name, encoder.fingerprint, final)
 
 
 def load_index(
@@ -125,14 +211,16 @@ def load_index(
     try:
         transcript = _transcript_from(manifest)
         model = manifest["model"]
-        expected = manifest["files"][_VECTORS]
+        expected = {name: manifest["files"][name] for name in (_VECTORS, _LATE)}
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexCorruptError(f"index manifest in {build} is incomplete ({exc}): {_FIX}") from exc
-    vectors = build / _VECTORS
-    if not vectors.is_file() or _sha256(vectors) != expected:
-        raise IndexCorruptError(f"index file {vectors} is missing or damaged: {_FIX}")
-    flat = faiss.read_index(str(vectors))
-    if flat.ntotal != len(transcript.claims) or manifest.get("count") != flat.ntotal:
+    for name, digest in expected.items():
+        if not (build / name).is_file() or _sha256(build / name) != digest:
+            raise IndexCorruptError(f"index file {build / name} is missing or damaged: {_FIX}")
+    flat = faiss.read_index(str(build / _VECTORS))
+    late = LateVectors.load(build / _LATE)
+    counts = {flat.ntotal, len(late.claim_tokens), len(late.titled), manifest.get("count")}
+    if counts != {len(transcript.claims)}:
         raise IndexCorruptError(
             f"index in {build} holds {flat.ntotal} vectors for {len(transcript.claims)} claims: "
             f"{_FIX}"
@@ -148,7 +236,7 @@ def load_index(
             f"index in {build} was built from another transcript (or an older version of it): "
             f"{_FIX}"
         )
-    return ClaimIndex(transcript, flat, str(model.get("id")), encoder.fingerprint, build)
+    return ClaimIndex(transcript, flat, late, str(model.get("id")), encoder.fingerprint, build)
 
 
 def _transcript_from(manifest: dict[str, Any]) -> Transcript:

@@ -8,9 +8,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,6 +103,16 @@ def _download(model_id: str, target: Path) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """One text's normalised sentence vector and its content tokens' normalised vectors
+    (prompt, special tokens and punctuation left out) with their vocabulary ids."""
+
+    sentence: NDArray[np.float32]
+    tokens: NDArray[np.float32]
+    token_ids: NDArray[np.int64]
+
+
 class Encoder:
     """A loaded model with the prompts that suit it; turns texts into normalised vectors."""
 
@@ -115,7 +126,9 @@ class Encoder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the method; 5 has only the old name.
+        getter = getattr(self.model, "get_embedding_dimension", None)
+        dim = getter() if getter else self.model.get_sentence_embedding_dimension()
         if dim is None:
             raise ModelError(f"model {self.name} does not say its embedding dimension")
         return int(dim)
@@ -129,6 +142,47 @@ class Encoder:
             digest.update(key.encode())
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         return digest.hexdigest()[:16]
+
+    def encode_tokens(
+        self, texts: Sequence[str], *, query: bool, show_progress: bool = False
+    ) -> list[Encoded]:
+        """Sentence and token vectors from one forward pass per text (late interaction)."""
+        prompt = self.query_prompt if query else self.passage_prompt
+        outputs = cast(
+            list[dict[str, Any]],
+            self.model.encode(
+                list(texts),
+                prompt=prompt,
+                batch_size=16,
+                output_value=None,
+                show_progress_bar=show_progress,
+            ),
+        )
+        skip = self._prompt_tokens(prompt)
+        return [self._encoded(out, skip) for out in outputs]
+
+    def _prompt_tokens(self, prompt: str) -> int:
+        # `<s>` and the prompt's own pieces: they say nothing about the text.
+        ids = self.model.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        return max(len(ids) - 1, 1)
+
+    def _encoded(self, out: dict[str, Any], skip: int) -> Encoded:
+        length = int(out["attention_mask"].sum())
+        ids = out["input_ids"][:length].cpu().numpy().astype(np.int64)
+        vectors = out["token_embeddings"][:length].float().cpu().numpy()
+        keep = np.zeros(length, dtype=bool)
+        keep[skip : length - 1] = True  # drop the closing `</s>` too
+        pieces = self.model.tokenizer.convert_ids_to_tokens(ids.tolist())
+        for i, piece in enumerate(pieces):
+            if not any(ch.isalnum() for ch in piece.replace("▁", "")):
+                keep[i] = False
+        if not keep.any():  # a text of punctuation only: keep what there is
+            keep[skip : max(length - 1, skip + 1)] = True
+        tokens = vectors[keep]
+        tokens /= np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12)
+        sentence = out["sentence_embedding"].float().cpu().numpy()
+        sentence /= max(float(np.linalg.norm(sentence)), 1e-12)
+        return Encoded(sentence.astype(np.float32), tokens.astype(np.float32), ids[keep])
 
     def encode_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return self._encode(texts, self.query_prompt, show_progress=False)

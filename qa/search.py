@@ -1,17 +1,41 @@
-"""Question → ranked, scored claims: the core's public entry point."""
+"""Question → ranked, scored claims with a calibrated confidence: the core's public entry point.
+
+Scoring (measured in docs/quality.md):
+- late interaction: each content token of the question finds its best-matching token in a
+  claim (cosine), averaged with idf weights from the claims, so rare words count more;
+  once over the claim alone and once over "section title: claim";
+- plus the dense sentence cosine (FAISS, exact inner product) and the question's similarity
+  to the claim's section title, which lifts a whole dialogue for questions about it.
+Confidence compares the best claim's score with the best score over background sentences
+that no transcript answers; a logistic curve fitted on our own questions
+(`scripts/calibrate.py`, never on the dev set) turns that margin into a probability.
+"""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from qa.errors import IndexNotFoundError, IndexStaleError, InvalidInputError
-from qa.index import ClaimIndex, build_index, load_index
-from qa.model import Encoder, load_encoder
+from qa.index import ClaimIndex, Ragged, build_index, load_index
+from qa.model import Encoded, Encoder, load_encoder
 from qa.settings import Settings
 from qa.transcript import Claim, Section, Transcript, load_transcript
+
+# Weights of the score's parts; chosen on our own questions and cross-checked on dev.
+W_LATE_CLAIM = 0.7
+W_LATE_TITLED = 0.3
+W_DENSE = 0.3
+W_SECTION = 0.1
+W_BACKGROUND_DENSE = 0.3
+# confidence = sigmoid(SLOPE * (score - background) + OFFSET), from scripts/calibrate.py.
+CONFIDENCE_SLOPE = 55.5
+CONFIDENCE_OFFSET = -5.26
 
 
 def claim_dict(claim: Claim, section: Section) -> dict[str, Any]:
@@ -30,9 +54,25 @@ class Answer:
     claim: Claim
     section: Section
     score: float
+    confidence: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rank": self.rank, **claim_dict(self.claim, self.section), "score": self.score}
+        return {
+            "rank": self.rank,
+            **claim_dict(self.claim, self.section),
+            "score": round(self.score, 4),
+            "confidence": round(self.confidence, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """The answers that clear the confidence cut-off, best first; `answered` is False when
+    none does (the transcript probably does not answer the question)."""
+
+    question: str
+    answers: tuple[Answer, ...]
+    answered: bool
 
 
 @dataclass(frozen=True)
@@ -60,13 +100,37 @@ def check_question(question: str, top_k: int, limits: Limits) -> str:
     return text
 
 
+def check_confidence(min_confidence: float) -> float:
+    if not 0.0 <= min_confidence <= 1.0 or math.isnan(min_confidence):
+        raise InvalidInputError(f"min_confidence must be between 0 and 1, not {min_confidence}")
+    return min_confidence
+
+
 class Searcher:
     """Answers questions from one loaded index with the model it was built with."""
 
-    def __init__(self, index: ClaimIndex, encoder: Encoder, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        index: ClaimIndex,
+        encoder: Encoder,
+        limits: Limits | None = None,
+        min_confidence: float = 0.3,
+    ) -> None:
         self.index = index
         self.encoder = encoder
         self.limits = limits or Limits()
+        self.min_confidence = check_confidence(min_confidence)
+        claims = index.transcript.claims
+        self._section_row = np.array(
+            [[s.number for s in index.transcript.sections].index(c.section) for c in claims]
+        )
+        df = Counter(
+            int(i)
+            for k in range(len(claims))
+            for i in set(index.late.claim_token_ids[_span(index.late.claim_tokens, k)].tolist())
+        )
+        self._df = df
+        self._n = len(claims)
 
     @property
     def transcript(self) -> Transcript:
@@ -82,30 +146,83 @@ class Searcher:
             )
         return text
 
-    def ask(self, question: str, top_k: int = 5, section: int | None = None) -> list[Answer]:
-        """The `top_k` claims that best answer `question`, best first (optionally one section)."""
+    def search(
+        self,
+        question: str,
+        top_k: int = 5,
+        section: int | None = None,
+        min_confidence: float | None = None,
+    ) -> Result:
+        """The `top_k` claims that best answer `question`, best first, optionally within one
+        section, leaving out those below `min_confidence` (default: the searcher's cut-off;
+        0 returns the full ranking)."""
         text = self.validate(question, top_k, section)
-        vector = self.encoder.encode_queries([text])
+        cut = self.min_confidence if min_confidence is None else check_confidence(min_confidence)
+        (query,) = self.encoder.encode_tokens([text], query=True)
+        scores, background = self.scores(query)
+        confidence = 1.0 / (
+            1.0 + np.exp(-(CONFIDENCE_SLOPE * (scores - background) + CONFIDENCE_OFFSET))
+        )
         claims = self.index.transcript.claims
-        scores, ids = self.index.search(vector, len(claims))
         answers: list[Answer] = []
-        for score, i in zip(scores[0], ids[0], strict=True):
-            if i < 0:
-                continue
+        for i in np.argsort(-scores, kind="stable"):
             claim = claims[int(i)]
             if section is not None and claim.section != section:
                 continue
+            if confidence[i] < cut:
+                break
             answers.append(
                 Answer(
                     rank=len(answers) + 1,
                     claim=claim,
                     section=self.index.transcript.section(claim.section),
-                    score=float(np.clip(score, -1.0, 1.0)),
+                    score=float(scores[i]),
+                    confidence=float(confidence[i]),
                 )
             )
             if len(answers) == top_k:
                 break
-        return answers
+        return Result(text, tuple(answers), bool(answers))
+
+    def ask(self, question: str, top_k: int = 5, section: int | None = None) -> list[Answer]:
+        """The full ranking's `top_k` claims, whatever their confidence."""
+        return list(self.search(question, top_k, section, min_confidence=0.0).answers)
+
+    def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
+        """Every claim's score, and the best background score, for one encoded question."""
+        late = self.index.late
+        weights = np.array([self._idf(int(i)) for i in query.token_ids])
+        dense_scores, order = self.index.search(query.sentence[None, :], self._n)
+        dense = np.empty(self._n)
+        dense[order[0]] = dense_scores[0]
+        dense_titled = late.titled @ query.sentence
+        section = (late.section_titles @ query.sentence)[self._section_row]
+        scores = (
+            W_LATE_CLAIM * _maxsim(query.tokens, weights, late.claim_tokens)
+            + W_LATE_TITLED * _maxsim(query.tokens, weights, late.titled_tokens)
+            + W_DENSE * (dense + dense_titled) / 2
+            + W_SECTION * section
+        )
+        generic = _maxsim(query.tokens, weights, late.background_tokens) + (
+            W_BACKGROUND_DENSE * (late.background @ query.sentence)
+        )
+        return scores, float(generic.max())
+
+    def _idf(self, token_id: int) -> float:
+        return math.log((self._n + 1) / (self._df.get(token_id, 0) + 0.5))
+
+
+def _span(ragged: Ragged, i: int) -> slice:
+    return slice(int(ragged.offsets[i]), int(ragged.offsets[i + 1]))
+
+
+def _maxsim(
+    tokens: NDArray[np.float32], weights: NDArray[np.float64], docs: Ragged
+) -> NDArray[np.float64]:
+    # One matrix product for all documents, then each question token's best match per document.
+    sims = tokens @ docs.vectors.T
+    best = np.maximum.reduceat(sims, docs.offsets[:-1], axis=1)
+    return np.asarray((weights @ best) / weights.sum(), dtype=np.float64)
 
 
 def open_searcher(
@@ -124,4 +241,4 @@ def open_searcher(
         if not build:
             raise
         index = build_index(transcript, encoder, settings.index_dir, show_progress=show_progress)
-    return Searcher(index, encoder, Limits.from_settings(settings))
+    return Searcher(index, encoder, Limits.from_settings(settings), settings.min_confidence)

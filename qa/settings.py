@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=1000, ge=1, le=100_000)
     max_top_k: int = Field(default=50, ge=1, le=1000)
     default_top_k: int = Field(default=5, ge=1)
+    min_confidence: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Answers below this confidence are left out; 0 keeps the full ranking.",
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

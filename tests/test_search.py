@@ -1,0 +1,91 @@
+"""Asking the core: the real model over the bundled transcript."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.errors import InvalidInputError
+from qa.search import Searcher
+
+
+def ids(searcher: Searcher, question: str, top_k: int = 3) -> list[str]:
+    return [a.claim.id for a in searcher.search(question, top_k, min_confidence=0).answers]
+
+
+def test_chinese_paraphrase_finds_its_claim(real_searcher: Searcher) -> None:
+    assert "d7c2" in ids(real_searcher, "只用一千道数学题训练,强化学习也能学会吗?")
+
+
+def test_english_question_finds_a_chinese_claim(real_searcher: Searcher) -> None:
+    assert "d1c3" in ids(real_searcher, "Why is training on language cheaper than on video?")
+
+
+def test_mixed_language_question_with_a_typo_finds_its_claim(real_searcher: Searcher) -> None:
+    assert "d10c3" in ids(real_searcher, "每个人都能 fine-tune 自己的 modle 吗?")
+
+
+def test_answers_carry_citations_section_and_ordered_scores(real_searcher: Searcher) -> None:
+    result = real_searcher.search("RL 的数据效率为什么高?", top_k=5, min_confidence=0)
+    assert result.answered
+    assert [a.rank for a in result.answers] == [1, 2, 3, 4, 5]
+    scores = [a.score for a in result.answers]
+    assert scores == sorted(scores, reverse=True)
+    confidences = [a.confidence for a in result.answers]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    top = result.answers[0].to_dict()
+    assert top["id"] == "d7c2"
+    assert top["citations"] == [33]
+    assert top["section"] == {"number": 7, "title": "强化学习:是超级优化器,还是科学发现的引擎"}
+
+
+def test_question_the_transcript_cannot_answer_is_not_answered(real_searcher: Searcher) -> None:
+    for question in ("怎么给猫剪指甲?", "What is a good recipe for banana bread?"):
+        result = real_searcher.search(question)
+        assert not result.answered, question
+        assert result.answers == ()
+
+
+def test_zero_min_confidence_returns_the_full_ranking(real_searcher: Searcher) -> None:
+    result = real_searcher.search("怎么给猫剪指甲?", top_k=7, min_confidence=0)
+    assert len(result.answers) == 7
+
+
+def test_answers_below_the_cut_off_are_left_out(real_searcher: Searcher) -> None:
+    question = "推理模型是不是一种新架构?"
+    full = real_searcher.search(question, top_k=10, min_confidence=0).answers
+    cut = sorted(a.confidence for a in full)[len(full) // 2]
+    kept = real_searcher.search(question, top_k=10, min_confidence=cut).answers
+    assert [a.claim.id for a in kept] == [a.claim.id for a in full if a.confidence >= cut]
+    assert 0 < len(kept) < len(full)
+
+
+def test_section_filter_keeps_one_dialogue(real_searcher: Searcher) -> None:
+    result = real_searcher.search("memory", top_k=10, section=9, min_confidence=0)
+    assert [a.section.number for a in result.answers] == [9, 9, 9]
+    assert [a.rank for a in result.answers] == [1, 2, 3]
+
+
+def test_whole_dialogue_question_ranks_that_dialogue_first(real_searcher: Searcher) -> None:
+    top = real_searcher.search("具身智能面临哪些挑战?", top_k=4, min_confidence=0).answers
+    assert [a.section.number for a in top] == [6, 6, 6, 6]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"question": ""}, "the question is empty"),
+        ({"question": " \n\t"}, "the question is empty"),
+        ({"question": "问" * 1001}, "the limit is 1000"),
+        ({"question": "语言", "top_k": 0}, "top_k must be between 1 and 50"),
+        ({"question": "语言", "top_k": 51}, "top_k must be between 1 and 50"),
+        ({"question": "语言", "section": 0}, "there is no section 0"),
+        ({"question": "语言", "min_confidence": 1.5}, "min_confidence must be between 0 and 1"),
+        ({"question": "语言", "min_confidence": float("nan")}, "min_confidence must be"),
+    ],
+)
+def test_bad_input_is_refused_with_what_to_change(
+    real_searcher: Searcher, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        real_searcher.search(**kwargs)  # type: ignore[arg-type]
