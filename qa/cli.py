@@ -95,6 +95,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     prepare.add_argument("--force", action="store_true", help="prepare again even if present")
     prepare.set_defaults(run=_prepare)
+
+    serve = commands.add_parser("serve", parents=[common], help="serve the HTTP API")
+    serve.add_argument("--host", help="address to listen on (env QA_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (env QA_PORT, default 8000)")
+    serve.add_argument(
+        "--token",
+        help="require 'Authorization: Bearer TOKEN' (env QA_API_TOKEN, safer than a flag)",
+    )
+    serve.add_argument("--log-format", choices=["text", "json"], help="env QA_LOG_FORMAT")
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -218,6 +228,23 @@ def _prepare(args: argparse.Namespace, settings: Settings) -> int:
 
     path = prepare_model(settings, source=args.source, force=args.force)
     print(f"model {settings.model} ready in {path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.api import serve
+
+    serve(
+        get_settings(
+            transcript=args.transcript,
+            model=args.model,
+            index_dir=args.index_dir,
+            host=args.host,
+            port=args.port,
+            api_token=args.token,
+            log_format=args.log_format,
+        )
+    )
     return 0
 
 

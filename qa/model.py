@@ -221,12 +221,15 @@ def load_encoder(settings: Settings) -> Encoder:
         ) from exc
     prompts = model.prompts or {}
     is_e5 = "e5" in settings.model.lower() or "e5" in str(where).lower()
+    # An empty prompt means "not configured" (sentence-transformers 6 adds `document: ""`).
     query = settings.query_prompt
     if query is None:
-        query = str(prompts.get("query", "query: " if is_e5 else ""))
+        query = str(prompts.get("query") or ("query: " if is_e5 else ""))
     passage = settings.passage_prompt
     if passage is None:
-        passage = str(prompts.get("passage", prompts.get("document", "passage: " if is_e5 else "")))
+        passage = str(
+            prompts.get("passage") or prompts.get("document") or ("passage: " if is_e5 else "")
+        )
     return Encoder(model, settings.model, query, passage)
 
 
