@@ -55,14 +55,13 @@ class Ragged:
 @dataclass(frozen=True)
 class LateVectors:
     """What scoring needs beyond the FAISS index: token vectors for late interaction, the
-    claims prefixed by their section title, the section titles, and the background sentences
-    that tell an answerable question from one the transcript does not answer."""
+    claims prefixed by their section title, and the background sentences that tell an
+    answerable question from one the transcript does not answer."""
 
     claim_tokens: Ragged
     claim_token_ids: NDArray[np.int64]
     titled_tokens: Ragged
     titled: NDArray[np.float32]
-    section_titles: NDArray[np.float32]
     background_tokens: Ragged
     background: NDArray[np.float32]
 
@@ -76,7 +75,6 @@ class LateVectors:
                 titled_tokens=self.titled_tokens.vectors,
                 titled_offsets=self.titled_tokens.offsets,
                 titled=self.titled,
-                section_titles=self.section_titles,
                 background_tokens=self.background_tokens.vectors,
                 background_offsets=self.background_tokens.offsets,
                 background=self.background,
@@ -90,7 +88,6 @@ class LateVectors:
                 z["claim_token_ids"],
                 Ragged(z["titled_tokens"], z["titled_offsets"]),
                 z["titled"],
-                z["section_titles"],
                 Ragged(z["background_tokens"], z["background_offsets"]),
                 z["background"],
             )
@@ -125,13 +122,11 @@ def build_index(
     """Embed every claim and write the index under `index_dir`, replacing any previous one."""
     claims = [c.text for c in transcript.claims]
     titled = [f"{transcript.section(c.section).title}: {c.text}" for c in transcript.claims]
-    titles = [s.title or "-" for s in transcript.sections]
     background = background_sentences()
-    texts = claims + titled + titles + background
+    texts = claims + titled + background
     encoded = encoder.encode_tokens(texts, query=False, show_progress=show_progress)
-    n, m = len(claims), len(titles)
-    plain, with_title = encoded[:n], encoded[n : 2 * n]
-    heads, generic = encoded[2 * n : 2 * n + m], encoded[2 * n + m :]
+    n = len(claims)
+    plain, with_title, generic = encoded[:n], encoded[n : 2 * n], encoded[2 * n :]
     vectors = np.stack([e.sentence for e in plain])
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
@@ -140,7 +135,6 @@ def build_index(
         claim_token_ids=np.concatenate([e.token_ids for e in plain]),
         titled_tokens=Ragged.of([e.tokens for e in with_title]),
         titled=np.stack([e.sentence for e in with_title]),
-        section_titles=np.stack([e.sentence for e in heads]),
         background_tokens=Ragged.of([e.tokens for e in generic]),
         background=np.stack([e.sentence for e in generic]),
     )

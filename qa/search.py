@@ -4,8 +4,7 @@ Scoring (measured in docs/quality.md):
 - late interaction: each content token of the question finds its best-matching token in a
   claim (cosine), averaged with idf weights from the claims, so rare words count more;
   once over the claim alone and once over "section title: claim";
-- plus the dense sentence cosine (FAISS, exact inner product) and the question's similarity
-  to the claim's section title, which lifts a whole dialogue for questions about it.
+- plus the dense sentence cosines (FAISS, exact inner product) of both.
 Confidence compares the best claim's score with the best score over background sentences
 that no transcript answers; a logistic curve fitted on our own questions
 (`scripts/calibrate.py`, never on the dev set) turns that margin into a probability.
@@ -30,12 +29,12 @@ from qa.transcript import Claim, Section, Transcript, load_transcript
 # Weights of the score's parts; chosen on our own questions and cross-checked on dev.
 W_LATE_CLAIM = 0.7
 W_LATE_TITLED = 0.3
-W_DENSE = 0.3
-W_SECTION = 0.1
+W_DENSE_CLAIM = 0.15
+W_DENSE_TITLED = 0.15
 W_BACKGROUND_DENSE = 0.3
 # confidence = sigmoid(SLOPE * (score - background) + OFFSET), from scripts/calibrate.py.
-CONFIDENCE_SLOPE = 55.5
-CONFIDENCE_OFFSET = -5.26
+CONFIDENCE_SLOPE = 59.8
+CONFIDENCE_OFFSET = -0.92
 
 
 def claim_dict(claim: Claim, section: Section) -> dict[str, Any]:
@@ -114,16 +113,13 @@ class Searcher:
         index: ClaimIndex,
         encoder: Encoder,
         limits: Limits | None = None,
-        min_confidence: float = 0.3,
+        min_confidence: float = 0.25,
     ) -> None:
         self.index = index
         self.encoder = encoder
         self.limits = limits or Limits()
         self.min_confidence = check_confidence(min_confidence)
         claims = index.transcript.claims
-        self._section_row = np.array(
-            [[s.number for s in index.transcript.sections].index(c.section) for c in claims]
-        )
         df = Counter(
             int(i)
             for k in range(len(claims))
@@ -196,12 +192,11 @@ class Searcher:
         dense = np.empty(self._n)
         dense[order[0]] = dense_scores[0]
         dense_titled = late.titled @ query.sentence
-        section = (late.section_titles @ query.sentence)[self._section_row]
         scores = (
             W_LATE_CLAIM * _maxsim(query.tokens, weights, late.claim_tokens)
             + W_LATE_TITLED * _maxsim(query.tokens, weights, late.titled_tokens)
-            + W_DENSE * (dense + dense_titled) / 2
-            + W_SECTION * section
+            + W_DENSE_CLAIM * dense
+            + W_DENSE_TITLED * dense_titled
         )
         generic = _maxsim(query.tokens, weights, late.background_tokens) + (
             W_BACKGROUND_DENSE * (late.background @ query.sentence)

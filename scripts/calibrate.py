@@ -1,8 +1,9 @@
 """Fit the confidence curve (CONFIDENCE_SLOPE, CONFIDENCE_OFFSET in qa/search.py).
 
 Fits a one-feature logistic regression, P(the transcript answers the question) from the top
-claim's margin `score - best background score`, on OUR OWN questions (tests/data/own-questions.jsonl),
-never on the dev set, which stays for checking. Prints the constants to paste.
+claim's margin `score - best background score`, on OUR OWN questions
+(tests/data/own-questions.jsonl), never on the dev set, which stays for checking. Prints the
+constants to paste.
 
     .venv/bin/python scripts/calibrate.py [QUESTIONS.jsonl ...]
 """
