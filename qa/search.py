@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import ThreadpoolController
 
 from qa.errors import IndexNotFoundError, IndexStaleError, InvalidInputError
 from qa.index import ClaimIndex, Ragged, build_index, load_index
@@ -186,6 +187,10 @@ class Searcher:
 
     def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
         """Every claim's score, and the best background score, for one encoded question."""
+        with _BLAS.limit(limits=1, user_api="blas"):
+            return self._scores(query)
+
+    def _scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
         late = self.index.late
         weights = np.array([self._idf(int(i)) for i in query.token_ids])
         dense_scores, order = self.index.search(query.sentence[None, :], self._n)
@@ -205,6 +210,11 @@ class Searcher:
 
     def _idf(self, token_id: int) -> float:
         return math.log((self._n + 1) / (self._df.get(token_id, 0) + 0.5))
+
+
+# Products of a dozen question tokens with a few thousand token vectors: waking several BLAS
+# threads costs more than the work (and they contend with torch's), so use one.
+_BLAS = ThreadpoolController()
 
 
 def _span(ragged: Ragged, i: int) -> slice:

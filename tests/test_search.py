@@ -66,9 +66,10 @@ def test_section_filter_keeps_one_dialogue(real_searcher: Searcher) -> None:
     assert [a.rank for a in result.answers] == [1, 2, 3]
 
 
-def test_whole_dialogue_question_ranks_that_dialogue_first(real_searcher: Searcher) -> None:
-    top = real_searcher.search("具身智能面临哪些挑战?", top_k=4, min_confidence=0).answers
-    assert [a.section.number for a in top] == [6, 6, 6, 6]
+def test_whole_dialogue_question_gathers_that_dialogue(real_searcher: Searcher) -> None:
+    top = real_searcher.search("具身智能面临哪些挑战?", top_k=5, min_confidence=0).answers
+    assert top[0].section.number == 6
+    assert sum(a.section.number == 6 for a in top) >= 3
 
 
 @pytest.mark.parametrize(
