@@ -27,9 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     _quiet_libraries(args.verbose)
     try:
-        settings = get_settings(
-            transcript=args.transcript, model=args.model, index_dir=args.index_dir
-        )
+        settings = _settings(args)
         result: int = args.run(args, settings)
         return result
     except InvalidInputError as exc:
@@ -40,6 +38,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
+    flags = {
+        "transcript": args.transcript,
+        "model": args.model,
+        "index_dir": args.index_dir,
+        "api_token": getattr(args, "token", None),
+        **{k: getattr(args, k, None) for k in ("host", "port", "log_format")},
+    }
+    try:
+        return get_settings(**flags)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInputError(f"invalid setting (QA_* variable or flag): {problems}") from exc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -234,17 +251,7 @@ def _prepare(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from qa.api import serve
 
-    serve(
-        get_settings(
-            transcript=args.transcript,
-            model=args.model,
-            index_dir=args.index_dir,
-            host=args.host,
-            port=args.port,
-            api_token=args.token,
-            log_format=args.log_format,
-        )
-    )
+    serve(settings)
     return 0
 
 

@@ -125,3 +125,11 @@ def test_mismatched_model_index_is_refused(env: dict[str, str]) -> None:
     assert done.returncode == 1
     assert "qa index" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_invalid_setting_is_a_one_line_error(env: dict[str, str]) -> None:
+    done = qa({**env, "QA_PORT": "abc"}, "claims")
+    assert done.returncode == 2
+    assert done.stderr.startswith("qa: error: invalid setting")
+    assert "port" in done.stderr
+    assert "Traceback" not in done.stderr
