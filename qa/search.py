@@ -34,7 +34,7 @@ W_DENSE_CLAIM = 0.15
 W_DENSE_TITLED = 0.15
 W_BACKGROUND_DENSE = 0.3
 # confidence = sigmoid(SLOPE * (score - background) + OFFSET), from scripts/calibrate.py.
-CONFIDENCE_SLOPE = 59.8
+CONFIDENCE_SLOPE = 77.8
 CONFIDENCE_OFFSET = -0.92
 
 
@@ -167,6 +167,7 @@ class Searcher:
             if section is not None and claim.section != section:
                 continue
             if confidence[i] < cut:
+                # Confidence falls with the score, so every later claim is below the cut too.
                 break
             answers.append(
                 Answer(
@@ -197,15 +198,18 @@ class Searcher:
         dense = np.empty(self._n)
         dense[order[0]] = dense_scores[0]
         dense_titled = late.titled @ query.sentence
+        # Each score is a weighted mean of cosines, so it stays in [-1, 1].
+        total = W_LATE_CLAIM + W_LATE_TITLED + W_DENSE_CLAIM + W_DENSE_TITLED
         scores = (
             W_LATE_CLAIM * _maxsim(query.tokens, weights, late.claim_tokens)
             + W_LATE_TITLED * _maxsim(query.tokens, weights, late.titled_tokens)
             + W_DENSE_CLAIM * dense
             + W_DENSE_TITLED * dense_titled
-        )
-        generic = _maxsim(query.tokens, weights, late.background_tokens) + (
-            W_BACKGROUND_DENSE * (late.background @ query.sentence)
-        )
+        ) / total
+        generic = (
+            _maxsim(query.tokens, weights, late.background_tokens)
+            + W_BACKGROUND_DENSE * (late.background @ query.sentence)
+        ) / (1 + W_BACKGROUND_DENSE)
         return scores, float(generic.max())
 
     def _idf(self, token_id: int) -> float:
