@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--min-confidence",
         type=float,
-        help="leave out answers below this confidence (default 0.25; 0 keeps the full ranking)",
+        help="leave out answers below this confidence (default 0.15; 0 keeps the full ranking)",
     )
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.set_defaults(run=_ask)

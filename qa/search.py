@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +35,8 @@ W_DENSE_CLAIM = 0.15
 W_DENSE_TITLED = 0.15
 W_BACKGROUND_DENSE = 0.3
 # confidence = sigmoid(SLOPE * (score - background) + OFFSET), from scripts/calibrate.py.
-CONFIDENCE_SLOPE = 77.8
-CONFIDENCE_OFFSET = -0.92
+CONFIDENCE_SLOPE = 105.2
+CONFIDENCE_OFFSET = 0.04
 
 
 def claim_dict(claim: Claim, section: Section) -> dict[str, Any]:
@@ -73,6 +74,16 @@ class Result:
     question: str
     answers: tuple[Answer, ...]
     answered: bool
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a batch for `Searcher.search_many`, with `search`'s options."""
+
+    text: str
+    top_k: int = 5
+    section: int | None = None
+    min_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ class Searcher:
         index: ClaimIndex,
         encoder: Encoder,
         limits: Limits | None = None,
-        min_confidence: float = 0.25,
+        min_confidence: float = 0.15,
     ) -> None:
         self.index = index
         self.encoder = encoder
@@ -153,9 +164,26 @@ class Searcher:
         """The `top_k` claims that best answer `question`, best first, optionally within one
         section, leaving out those below `min_confidence` (default: the searcher's cut-off;
         0 returns the full ranking)."""
-        text = self.validate(question, top_k, section)
-        cut = self.min_confidence if min_confidence is None else check_confidence(min_confidence)
-        (query,) = self.encoder.encode_tokens([text], query=True)
+        (result,) = self.search_many([Question(question, top_k, section, min_confidence)])
+        return result
+
+    def search_many(self, questions: Sequence[Question]) -> list[Result]:
+        """`search` for several questions, encoded in one batch; every question is checked
+        before any is encoded, so one bad question fails the whole batch."""
+        texts = [self.validate(q.text, q.top_k, q.section) for q in questions]
+        cuts = [
+            self.min_confidence if q.min_confidence is None else check_confidence(q.min_confidence)
+            for q in questions
+        ]
+        if not questions:
+            return []
+        encoded = self.encoder.encode_tokens(texts, query=True)
+        return [
+            self._rank(text, q, cut, query)
+            for text, q, cut, query in zip(texts, questions, cuts, encoded, strict=True)
+        ]
+
+    def _rank(self, text: str, question: Question, cut: float, query: Encoded) -> Result:
         scores, background = self.scores(query)
         confidence = 1.0 / (
             1.0 + np.exp(-(CONFIDENCE_SLOPE * (scores - background) + CONFIDENCE_OFFSET))
@@ -164,7 +192,7 @@ class Searcher:
         answers: list[Answer] = []
         for i in np.argsort(-scores, kind="stable"):
             claim = claims[int(i)]
-            if section is not None and claim.section != section:
+            if question.section is not None and claim.section != question.section:
                 continue
             if confidence[i] < cut:
                 # Confidence falls with the score, so every later claim is below the cut too.
@@ -178,7 +206,7 @@ class Searcher:
                     confidence=float(confidence[i]),
                 )
             )
-            if len(answers) == top_k:
+            if len(answers) == question.top_k:
                 break
         return Result(text, tuple(answers), bool(answers))
 

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     max_top_k: int = Field(default=50, ge=1, le=1000)
     default_top_k: int = Field(default=5, ge=1)
     min_confidence: float = Field(
-        default=0.25,
+        default=0.15,
         ge=0.0,
         le=1.0,
         description="Answers below this confidence are left out; 0 keeps the full ranking.",
