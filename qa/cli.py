@@ -126,6 +126,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-format", choices=["text", "json"], help="env QA_LOG_FORMAT")
     serve.set_defaults(run=_serve)
+
+    mcp = commands.add_parser(
+        "mcp", parents=[common], help="serve the search as an MCP tool on stdin/stdout"
+    )
+    mcp.set_defaults(run=_mcp)
     return parser
 
 
@@ -256,6 +261,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from qa.api import serve
 
     serve(settings)
+    return 0
+
+
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.mcp_server import serve_stdio
+
+    serve_stdio(settings)
     return 0
 
 

@@ -30,7 +30,7 @@ def context_line(answer: Answer) -> str:
 def render_context(result: Result, source: Source) -> str:
     """The prompt-ready block for `result`: the claims that answer it and how to cite them, or
     a plain statement that the transcript does not answer it."""
-    title = f"“{source.title}” ({source.publisher}, {source.published})"
+    title = f"{source.title} ({source.publisher}, {source.published})"
     if not result.answered:
         return (
             f"The transcript {title} does not answer the question “{result.question}”: "

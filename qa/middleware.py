@@ -42,6 +42,8 @@ class Metrics:
             "Time to encode a question and rank the claims.",
             registry=self.registry,
         )
+
+
 class Observe:
     """A request id, one access-log line and the metrics for every request; and the last
     resort for exceptions nothing inside handled (a problem response, never a bare 500)."""

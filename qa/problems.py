@@ -28,11 +28,10 @@ from qa.errors import (
     QAError,
     TranscriptError,
 )
-from qa.schemas import AskRequest, Problem, QueryRequest
+from qa.schemas import PROBLEM_JSON, AskRequest, Problem, QueryRequest
 
 log = logging.getLogger("qa.api")
 
-PROBLEM_JSON = "application/problem+json"
 
 # The one table from the core's errors to HTTP statuses (a subclass takes its nearest entry).
 _STATUS: dict[type[QAError], int] = {

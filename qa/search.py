@@ -35,8 +35,8 @@ W_DENSE_CLAIM = 0.15
 W_DENSE_TITLED = 0.15
 W_BACKGROUND_DENSE = 0.3
 # confidence = sigmoid(SLOPE * (score - background) + OFFSET), from scripts/calibrate.py.
-CONFIDENCE_SLOPE = 105.2
-CONFIDENCE_OFFSET = 0.04
+CONFIDENCE_SLOPE = 100.5
+CONFIDENCE_OFFSET = 0.14
 
 
 def claim_dict(claim: Claim, section: Section) -> dict[str, Any]:

@@ -4,18 +4,15 @@ index, spoken to with httpx. Every request has a timeout; every server stops at 
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from live import running
 
 import qa.api
 from qa.api import create_app, serve
@@ -25,29 +22,6 @@ from qa.settings import Settings
 
 TIMEOUT = httpx.Timeout(30.0)
 PROBLEM = "application/problem+json"
-
-
-@contextmanager
-def running(app: FastAPI) -> Iterator[httpx.Client]:
-    """`app` served by uvicorn in a thread (as encode/httpx's tests do), with a client for it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        host, port = sock.getsockname()
-        with httpx.Client(base_url=f"http://{host}:{port}", timeout=TIMEOUT) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def wait_until(condition: Any, seconds: float) -> None:
