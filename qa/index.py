@@ -7,7 +7,6 @@ is replaced (an atomic rename), so a crash mid-build leaves the previous index i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
+from qa.files import fsync_path, sha256_file, write_synced
 from qa.model import Encoder
 from qa.transcript import Claim, Section, Source, Transcript
 
@@ -156,22 +156,22 @@ def build_index(
             },
             "transcript": {"sha256": transcript.sha256},
             "count": len(transcript.claims),
-            "files": {name: _sha256(build / name) for name in (_VECTORS, _LATE)},
+            "files": {name: sha256_file(build / name) for name in (_VECTORS, _LATE)},
             "source": asdict(transcript.source),
             "sections": [asdict(s) for s in transcript.sections],
             "claims": [{**asdict(c), "citations": list(c.citations)} for c in transcript.claims],
         }
-        _write(build / _MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
-        _fsync(build / _VECTORS)
-        _fsync(build / _LATE)
+        write_synced(build / _MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+        fsync_path(build / _VECTORS)
+        fsync_path(build / _LATE)
         final = index_dir / build.name.lstrip(".")
         build.rename(final)
         build = final
-        _fsync_dir(index_dir)
+        fsync_path(index_dir)
         pointer = index_dir / f".{_POINTER}.tmp"
-        _write(pointer, final.name.encode())
+        write_synced(pointer, final.name.encode())
         os.replace(pointer, index_dir / _POINTER)
-        _fsync_dir(index_dir)
+        fsync_path(index_dir)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
@@ -209,7 +209,7 @@ def load_index(
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexCorruptError(f"index manifest in {build} is incomplete ({exc}): {_FIX}") from exc
     for name, digest in expected.items():
-        if not (build / name).is_file() or _sha256(build / name) != digest:
+        if not (build / name).is_file() or sha256_file(build / name) != digest:
             raise IndexCorruptError(f"index file {build / name} is missing or damaged: {_FIX}")
     flat = faiss.read_index(str(build / _VECTORS))
     late = LateVectors.load(build / _LATE)
@@ -253,30 +253,3 @@ def _current_build(index_dir: Path) -> Path | None:
     if not name or "/" in name or name.startswith("."):
         return None
     return index_dir / name
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write(path: Path, data: bytes) -> None:
-    with path.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    _fsync(path)
