@@ -43,3 +43,8 @@ pytest: install
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/build-* .mypy_cache .ruff_cache .pytest_cache
+
+# The Docker image, built and run with buildah, as root, with no Docker engine (docs/docker.md).
+.PHONY: docker-check
+docker-check:
+	bash scripts/docker-check
