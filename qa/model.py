@@ -184,27 +184,6 @@ class Encoder:
         sentence /= max(float(np.linalg.norm(sentence)), 1e-12)
         return Encoded(sentence.astype(np.float32), tokens.astype(np.float32), ids[keep])
 
-    def encode_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        return self._encode(texts, self.query_prompt, show_progress=False)
-
-    def encode_passages(
-        self, texts: Sequence[str], *, show_progress: bool = False
-    ) -> NDArray[np.float32]:
-        return self._encode(texts, self.passage_prompt, show_progress=show_progress)
-
-    def _encode(
-        self, texts: Sequence[str], prompt: str, *, show_progress: bool
-    ) -> NDArray[np.float32]:
-        vectors = self.model.encode(
-            list(texts),
-            prompt=prompt,
-            batch_size=16,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
 
 def load_encoder(settings: Settings) -> Encoder:
     """Load `settings.model` (prepared directory, local directory, or hub id) on the CPU."""

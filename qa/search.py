@@ -132,12 +132,9 @@ class Searcher:
         self.limits = limits or Limits()
         self.min_confidence = check_confidence(min_confidence)
         claims = index.transcript.claims
-        df = Counter(
-            int(i)
-            for k in range(len(claims))
-            for i in set(index.late.claim_token_ids[_span(index.late.claim_tokens, k)].tolist())
-        )
-        self._df = df
+        # Each claim's token ids, cut where its token vectors are cut.
+        per_claim = np.split(index.late.claim_token_ids, index.late.claim_tokens.offsets[1:-1])
+        self._df = Counter(int(i) for ids in per_claim for i in set(ids.tolist()))
         self._n = len(claims)
 
     @property
@@ -210,10 +207,6 @@ class Searcher:
                 break
         return Result(text, tuple(answers), bool(answers))
 
-    def ask(self, question: str, top_k: int = 5, section: int | None = None) -> list[Answer]:
-        """The full ranking's `top_k` claims, whatever their confidence."""
-        return list(self.search(question, top_k, section, min_confidence=0.0).answers)
-
     def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
         """Every claim's score, and the best background score, for one encoded question."""
         with _BLAS.limit(limits=1, user_api="blas"):
@@ -247,10 +240,6 @@ class Searcher:
 # Products of a dozen question tokens with a few thousand token vectors: waking several BLAS
 # threads costs more than the work (and they contend with torch's), so use one.
 _BLAS = ThreadpoolController()
-
-
-def _span(ragged: Ragged, i: int) -> slice:
-    return slice(int(ragged.offsets[i]), int(ragged.offsets[i + 1]))
 
 
 def _maxsim(

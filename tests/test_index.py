@@ -37,7 +37,8 @@ def test_index_round_trip_keeps_claims_and_vectors(index_dir: Path, real_encoder
     index = load_index(index_dir, real_encoder, transcript_sha256=transcript.sha256)
     assert index.transcript == transcript
     assert index.faiss_index.ntotal == 41
-    vector = real_encoder.encode_passages([transcript.claims[7].text])
+    (claim,) = real_encoder.encode_tokens([transcript.claims[7].text], query=False)
+    vector = claim.sentence[None, :]
     scores, ids = index.search(vector, 1)
     assert ids[0][0] == 7
     assert scores[0][0] == pytest.approx(1.0, abs=1e-4)
