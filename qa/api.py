@@ -54,7 +54,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa import __version__
 from qa.context import render_context
-from qa.errors import NotFoundError, QAError
+from qa.errors import QAError
 from qa.logs import configure_logging
 from qa.mcp_server import build_server
 from qa.middleware import OPEN_PATHS, LimitBody, Metrics, Observe, RequireToken, require_json
@@ -359,10 +359,7 @@ def _add_routes(app: FastAPI, state: _State, metrics: Metrics) -> None:
     async def claim(claim_id: str) -> Any:
         """One claim, by its id (such as `d7c2`)."""
         transcript = state.ready().transcript
-        try:
-            found = transcript.claim(claim_id)
-        except KeyError:
-            raise NotFoundError(f"there is no claim {claim_id!r}: GET /claims lists them") from None
+        found = transcript.claim(claim_id)
         return claim_dict(found, transcript.section(found.section))
 
     @app.get("/source", response_model=SourceOut, responses=problems(401, 503))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.errors import TranscriptError
+from qa.errors import NotFoundError, TranscriptError
 
 _NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _NUMERALS |= {"六": 6, "七": 7, "八": 8, "九": 9}
@@ -60,13 +60,15 @@ class Transcript:
         for section in self.sections:
             if section.number == number:
                 return section
-        raise KeyError(number)
+        numbers = ", ".join(str(s.number) for s in self.sections)
+        raise NotFoundError(f"there is no section {number}; sections are {numbers}")
 
     def claim(self, claim_id: str) -> Claim:
         for claim in self.claims:
             if claim.id == claim_id:
                 return claim
-        raise KeyError(claim_id)
+        first, last = self.claims[0].id, self.claims[-1].id
+        raise NotFoundError(f"there is no claim {claim_id!r}; claims are {first} to {last}")
 
 
 def bundled_transcript() -> Path:

@@ -307,7 +307,9 @@ def test_claim_by_id(client: TestClient) -> None:
 
 
 def test_unknown_claim_is_a_404_problem(client: TestClient) -> None:
-    assert_problem(client.get("/claims/d99c1"), 404, "there is no claim 'd99c1'")
+    assert_problem(
+        client.get("/claims/d99c1"), 404, "there is no claim 'd99c1'; claims are d1c1 to d10c4"
+    )
 
 
 def test_source_names_the_transcript_and_counts_claims_per_section(client: TestClient) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import TranscriptError
+from qa.errors import NotFoundError, TranscriptError
 from qa.transcript import (
     bundled_transcript,
     load_transcript,
@@ -64,6 +64,14 @@ def test_section_titles_keep_colons_and_quotes() -> None:
     assert t.section(3).title == 'AI编程:自然语言是终极目标,还是新的"巴别塔"'
     assert t.section(5).title == "算力与算法:Scaling Law是信仰还是路径依赖"
     assert t.section(10).title == "大模型如何摆脱瞬时学习,而像人类一样持续学习"
+
+
+def test_unknown_claim_or_section_is_a_not_found_error_naming_what_exists() -> None:
+    t = load_transcript(bundled_transcript())
+    with pytest.raises(NotFoundError, match="no claim 'd99c1'; claims are d1c1 to d10c4"):
+        t.claim("d99c1")
+    with pytest.raises(NotFoundError, match="no section 11; sections are 1, 2, 3"):
+        t.section(11)
 
 
 def test_source_comes_from_the_last_two_lines() -> None:
