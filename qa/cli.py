@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import InvalidInputError, QAError
-from qa.settings import Settings, get_settings
+from qa.settings import DEFAULT_MIN_CONFIDENCE, Settings, get_settings
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--min-confidence",
         type=float,
-        help="leave out answers below this confidence (default 0.15; 0 keeps the full ranking)",
+        help=f"leave out answers below this confidence (default {DEFAULT_MIN_CONFIDENCE}; "
+        "0 keeps the full ranking)",
     )
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.set_defaults(run=_ask)

@@ -36,4 +36,5 @@ class NotFoundError(QAError):
 
 
 class IndexStaleError(IndexCorruptError):
-    """An index was built from another transcript than the one configured."""
+    """An index is outdated: built from another transcript than the one configured, with other
+    background sentences, or by an older version. Rebuilding it fixes it."""

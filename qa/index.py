@@ -7,6 +7,7 @@ is replaced (an atomic rename), so a crash mid-build leaves the previous index i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -25,7 +26,9 @@ from qa.files import fsync_path, sha256_file, write_synced
 from qa.model import Encoder
 from qa.transcript import Claim, Section, Source, Transcript
 
-FORMAT_VERSION = 1
+# 2: the background sentences are chosen by the transcript's script and recorded;
+# 3: token vectors of each whole section.
+FORMAT_VERSION = 3
 _POINTER = "CURRENT"
 _MANIFEST = "manifest.json"
 _VECTORS = "claims.faiss"
@@ -55,13 +58,16 @@ class Ragged:
 @dataclass(frozen=True)
 class LateVectors:
     """What scoring needs beyond the FAISS index: token vectors for late interaction, the
-    claims prefixed by their section title, and the background sentences that tell an
-    answerable question from one the transcript does not answer."""
+    claims prefixed by their section title, each whole section (title and every claim, for
+    questions about a whole dialogue), and the background sentences that tell an answerable
+    question from one the transcript does not answer."""
 
     claim_tokens: Ragged
     claim_token_ids: NDArray[np.int64]
     titled_tokens: Ragged
     titled: NDArray[np.float32]
+    section_tokens: Ragged
+    claim_section: NDArray[np.int64]  # claim i belongs to section_tokens[claim_section[i]]
     background_tokens: Ragged
     background: NDArray[np.float32]
 
@@ -75,6 +81,9 @@ class LateVectors:
                 titled_tokens=self.titled_tokens.vectors,
                 titled_offsets=self.titled_tokens.offsets,
                 titled=self.titled,
+                section_tokens=self.section_tokens.vectors,
+                section_offsets=self.section_tokens.offsets,
+                claim_section=self.claim_section,
                 background_tokens=self.background_tokens.vectors,
                 background_offsets=self.background_tokens.offsets,
                 background=self.background,
@@ -88,6 +97,8 @@ class LateVectors:
                 z["claim_token_ids"],
                 Ragged(z["titled_tokens"], z["titled_offsets"]),
                 z["titled"],
+                Ragged(z["section_tokens"], z["section_offsets"]),
+                z["claim_section"],
                 Ragged(z["background_tokens"], z["background_offsets"]),
                 z["background"],
             )
@@ -110,10 +121,24 @@ class ClaimIndex:
         return scores, ids
 
 
-def background_sentences() -> list[str]:
-    """Generic questions no transcript about the subject answers (see the file's header)."""
+def script_of(texts: list[str]) -> str:
+    """`"han"` when most letters of `texts` are Chinese characters, else `"latin"`."""
+    han = sum(1 for t in texts for ch in t if _is_han(ch))
+    other = sum(1 for t in texts for ch in t if ch.isalpha() and not _is_han(ch))
+    return "han" if han >= other else "latin"
+
+
+def background_sentences(script: str) -> list[str]:
+    """Generic questions no transcript about the subject answers (see the file's header), in
+    the transcript's script: a question is compared with claims and background alike, so a
+    question in another language pays the same cross-lingual cost on both sides."""
     text = (Path(__file__).parent / "data" / "background.txt").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    return [line for line in lines if script_of([line]) == script]
+
+
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
 def build_index(
@@ -122,11 +147,17 @@ def build_index(
     """Embed every claim and write the index under `index_dir`, replacing any previous one."""
     claims = [c.text for c in transcript.claims]
     titled = [f"{transcript.section(c.section).title}: {c.text}" for c in transcript.claims]
-    background = background_sentences()
-    texts = claims + titled + background
+    sections = [
+        f"{s.title}: " + " ".join(c.text for c in transcript.claims if c.section == s.number)
+        for s in transcript.sections
+    ]
+    background = background_sentences(script_of(claims))
+    texts = claims + titled + sections + background
     encoded = encoder.encode_tokens(texts, query=False, show_progress=show_progress)
-    n = len(claims)
-    plain, with_title, generic = encoded[:n], encoded[n : 2 * n], encoded[2 * n :]
+    n, m = len(claims), len(sections)
+    plain, with_title = encoded[:n], encoded[n : 2 * n]
+    whole, generic = encoded[2 * n : 2 * n + m], encoded[2 * n + m :]
+    numbers = [s.number for s in transcript.sections]
     vectors = np.stack([e.sentence for e in plain])
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
@@ -135,6 +166,8 @@ def build_index(
         claim_token_ids=np.concatenate([e.token_ids for e in plain]),
         titled_tokens=Ragged.of([e.tokens for e in with_title]),
         titled=np.stack([e.sentence for e in with_title]),
+        section_tokens=Ragged.of([e.tokens for e in whole]),
+        claim_section=np.array([numbers.index(c.section) for c in transcript.claims]),
         background_tokens=Ragged.of([e.tokens for e in generic]),
         background=np.stack([e.sentence for e in generic]),
     )
@@ -155,6 +188,7 @@ def build_index(
                 "passage_prompt": encoder.passage_prompt,
             },
             "transcript": {"sha256": transcript.sha256},
+            "background": _digest(background),
             "count": len(transcript.claims),
             "files": {name: sha256_file(build / name) for name in (_VECTORS, _LATE)},
             "source": asdict(transcript.source),
@@ -199,7 +233,8 @@ def load_index(
         ) from exc
     found = manifest.get("format") if isinstance(manifest, dict) else None
     if found != FORMAT_VERSION:
-        raise IndexCorruptError(
+        # Stale, not corrupt: an index from another version is rebuilt like an outdated one.
+        raise IndexStaleError(
             f"index in {build} has format {found}, this version reads {FORMAT_VERSION}: {_FIX}"
         )
     try:
@@ -213,8 +248,14 @@ def load_index(
             raise IndexCorruptError(f"index file {build / name} is missing or damaged: {_FIX}")
     flat = faiss.read_index(str(build / _VECTORS))
     late = LateVectors.load(build / _LATE)
-    counts = {flat.ntotal, len(late.claim_tokens), len(late.titled), manifest.get("count")}
-    if counts != {len(transcript.claims)}:
+    counts = {
+        flat.ntotal,
+        len(late.claim_tokens),
+        len(late.titled),
+        len(late.claim_section),
+        manifest.get("count"),
+    }
+    if counts != {len(transcript.claims)} or len(late.section_tokens) != len(transcript.sections):
         raise IndexCorruptError(
             f"index in {build} holds {flat.ntotal} vectors for {len(transcript.claims)} claims: "
             f"{_FIX}"
@@ -225,12 +266,19 @@ def load_index(
             f"(fingerprint {model.get('fingerprint')}), but the model loaded now is "
             f"{encoder.name} (fingerprint {encoder.fingerprint}): {_FIX}"
         )
+    claims = [c.text for c in transcript.claims]
+    if manifest.get("background") != _digest(background_sentences(script_of(claims))):
+        raise IndexStaleError(f"index in {build} was built with other background sentences: {_FIX}")
     if transcript_sha256 is not None and transcript.sha256 != transcript_sha256:
         raise IndexStaleError(
             f"index in {build} was built from another transcript (or an older version of it): "
             f"{_FIX}"
         )
     return ClaimIndex(transcript, flat, late, str(model.get("id")), encoder.fingerprint, build)
+
+
+def _digest(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _transcript_from(manifest: dict[str, Any]) -> Transcript:

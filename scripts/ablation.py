@@ -16,13 +16,15 @@ from qa.evaluate import evaluate, load_questions
 from qa.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS = ("W_LATE_CLAIM", "W_LATE_TITLED", "W_DENSE_CLAIM", "W_DENSE_TITLED")
+WEIGHTS = ("W_LATE_CLAIM", "W_LATE_TITLED", "W_DENSE_CLAIM", "W_DENSE_TITLED", "W_LATE_SECTION")
 VARIANTS: dict[str, tuple[float, ...]] = {
-    "dense, claim": (0, 0, 1, 0),
-    "dense, claim + titled claim": (0, 0, 0.5, 0.5),
-    "late interaction, claim": (1, 0, 0, 0),
-    "late interaction, claim + titled": (0.7, 0.3, 0, 0),
-    "late + dense": (0.7, 0.3, 0.15, 0.15),
+    "dense, claim": (0, 0, 1, 0, 0),
+    "dense, claim + titled claim": (0, 0, 0.5, 0.5, 0),
+    "late interaction, claim": (1, 0, 0, 0, 0),
+    "late interaction, claim + titled": (0.7, 0.3, 0, 0, 0),
+    "late + dense (session 1)": (0.7, 0.3, 0.15, 0.15, 0),
+    "late + dense, reweighted": (0.7, 0.65, 0.45, 0.3, 0),
+    "+ 0.3 late, whole section": (0.7, 0.65, 0.45, 0.3, 0.3),
 }
 
 

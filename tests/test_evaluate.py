@@ -76,10 +76,12 @@ def test_bad_question_lines_name_file_and_line(tmp_path: Path) -> None:
 
 def test_own_questions_reach_the_quality_bar(real_searcher: Searcher) -> None:
     overall = evaluate(real_searcher, load_questions(OWN))["all"].as_dict()
-    assert overall["hit@1"] >= 0.8
-    assert overall["recall@5"] >= 0.93
-    assert overall["mrr@10"] >= 0.87
-    assert overall["false_refusal"] <= 0.05
+    assert overall["questions"] == 299
+    assert overall["hit@1"] >= 0.83
+    assert overall["recall@5"] >= 0.92
+    assert overall["mrr@10"] >= 0.88
+    assert overall["abstention"] >= 0.8
+    assert overall["false_refusal"] <= 0.03
 
 
 def test_qa_eval_on_dev_passes_its_bars_and_reports_every_kind(
@@ -91,7 +93,7 @@ def test_qa_eval_on_dev_passes_its_bars_and_reports_every_kind(
             sys.executable, "-m", "qa.cli", "eval", str(DEV), "--json",
             "--index-dir", str(index_dir),
             "--min-hit1", "0.85", "--min-recall5", "0.85", "--min-mrr10", "0.88",
-            "--min-abstention", "0.6", "--max-false-refusal", "0.1",
+            "--min-abstention", "0.85", "--max-false-refusal", "0.05",
         ],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip

@@ -120,6 +120,45 @@ def test_index_from_another_transcript_is_stale(index_dir: Path, real_encoder: E
         load_index(index_dir, real_encoder, transcript_sha256="0" * 64)
 
 
+def test_index_from_an_older_format_is_stale_so_it_is_rebuilt(
+    index_dir: Path, real_encoder: Encoder
+) -> None:
+    manifest = current(index_dir) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["format"] = qa.index.FORMAT_VERSION - 1
+    manifest.write_text(json.dumps(data, ensure_ascii=False))
+    with pytest.raises(IndexStaleError, match="format"):
+        load_index(index_dir, real_encoder)
+
+
+def test_index_built_with_other_background_sentences_is_stale(
+    index_dir: Path, real_encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(qa.index, "background_sentences", lambda script: ["今天天气怎么样?"])
+    with pytest.raises(IndexStaleError, match="background"):
+        load_index(index_dir, real_encoder)
+
+
+def test_background_sentences_are_in_the_transcripts_script() -> None:
+    chinese = qa.index.background_sentences("han")
+    english = qa.index.background_sentences("latin")
+    assert len(chinese) >= 40 and len(english) >= 40
+    assert all(qa.index.script_of([line]) == "han" for line in chinese)
+    assert not any("\u4e00" <= ch <= "\u9fff" for line in english for ch in line)
+
+
+@pytest.mark.parametrize(
+    ("texts", "script"),
+    [
+        (["语言模型本质是序列模型"], "han"),
+        (["GPT-4已经是多模态模型", "LoRA模块等经济方式修改权重"], "han"),
+        (["Language models are sequence models", "但是"], "latin"),
+    ],
+)
+def test_script_of_counts_letters(texts: list[str], script: str) -> None:
+    assert qa.index.script_of(texts) == script
+
+
 def test_crash_mid_build_keeps_the_previous_index(
     index_dir: Path, real_encoder: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
