@@ -1,0 +1,93 @@
+"""How well each choice of background sentences tells answerable questions from the rest.
+
+    .venv/bin/python scripts/abstention.py [QUESTIONS.jsonl ...]
+
+Defaults to ../shared/eval/dev.jsonl and tests/data/own-questions.jsonl. For each variant it
+builds a throwaway index and prints, per file: the ROC AUC of the margin (best claim score minus
+best background score) between answerable and unanswerable questions, and the abstention and
+false-refusal rates at the shipped cut-off (QA_MIN_CONFIDENCE's default, with the shipped
+confidence curve, which was fitted for the shipped background).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import qa.index
+from qa.evaluate import load_questions
+from qa.model import Encoded, load_encoder
+from qa.search import CONFIDENCE_OFFSET, CONFIDENCE_SLOPE, Searcher
+from qa.settings import DEFAULT_MIN_CONFIDENCE, get_settings
+from qa.transcript import load_transcript
+
+ROOT = Path(__file__).resolve().parents[1]
+_ORDERED = [
+    line.strip()
+    for line in (ROOT / "qa" / "data" / "background.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+]
+# Session 1 shipped the first 89 lines of qa/data/background.txt, in both scripts.
+FIRST = set(_ORDERED[:89])
+
+
+def variants() -> dict[str, Callable[[str], list[str]]]:
+    def both(lines: set[str]) -> Callable[[str], list[str]]:
+        return lambda script: [line for line in _ORDERED if line in lines]
+
+    def matched(lines: set[str]) -> Callable[[str], list[str]]:
+        return lambda script: [
+            line for line in _ORDERED if line in lines and qa.index.script_of([line]) == script
+        ]
+
+    everything = set(_ORDERED)
+    return {
+        "89 lines, both scripts (session 1)": both(FIRST),
+        "89 lines, transcript's script only": matched(FIRST),
+        "135 lines, both scripts": both(everything),
+        "135 lines, transcript's script (shipped)": matched(everything),
+    }
+
+
+def main(paths: list[Path]) -> None:
+    settings = get_settings()
+    encoder = load_encoder(settings)
+    transcript = load_transcript(settings.transcript)
+    sets = {p.name: load_questions(p) for p in paths}
+    encoded: dict[str, list[Encoded]] = {
+        name: encoder.encode_tokens([q.question for q in qs], query=True)
+        for name, qs in sets.items()
+    }
+    print(
+        f"{'background (AUC / abstention / false refusals)':44}" + "".join(f"{n:>24}" for n in sets)
+    )
+    for label, chooser in variants().items():
+        qa.index.background_sentences = chooser  # type: ignore[assignment]
+        with tempfile.TemporaryDirectory() as where:
+            index = qa.index.build_index(transcript, encoder, Path(where))
+            searcher = Searcher(index, encoder)
+            row = f"{label:44}"
+            for name, questions in sets.items():
+                margins = []
+                for query in encoded[name]:
+                    scores, background = searcher.scores(query)
+                    margins.append(float(scores.max() - background))
+                m = np.array(margins)
+                gold = np.array([bool(q.gold) for q in questions])
+                confidence = 1 / (1 + np.exp(-(CONFIDENCE_SLOPE * m + CONFIDENCE_OFFSET)))
+                refused = confidence < DEFAULT_MIN_CONFIDENCE
+                auc = float(np.mean(m[gold][:, None] > m[~gold][None, :]))
+                row += f"{auc:>8.3f}{refused[~gold].mean():>8.3f}{refused[gold].mean():>8.3f}"
+            print(row, flush=True)
+
+
+if __name__ == "__main__":
+    default = [
+        ROOT.parent / "shared" / "eval" / "dev.jsonl",
+        ROOT / "tests" / "data" / "own-questions.jsonl",
+    ]
+    main([Path(p) for p in sys.argv[1:]] or default)
