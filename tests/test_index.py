@@ -11,7 +11,7 @@ import qa.index
 from qa.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
 from qa.index import build_index, load_index
 from qa.model import Encoder
-from qa.transcript import bundled_transcript, load_transcript, parse_text
+from qa.transcript import bundled_transcript, load_transcript, parse_jsonl, parse_text
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +145,20 @@ def test_background_sentences_are_in_the_transcripts_script() -> None:
     assert len(chinese) >= 40 and len(english) >= 40
     assert all(qa.index.script_of([line]) == "han" for line in chinese)
     assert not any("\u4e00" <= ch <= "\u9fff" for line in english for ch in line)
+
+
+def test_an_english_transcript_is_indexed_with_english_background(
+    tmp_path: Path, real_encoder: Encoder
+) -> None:
+    english = parse_jsonl(
+        '{"id": "c1", "text": "Reasoning models think longer to get better answers", '
+        '"citations": [3]}\n'
+        '{"id": "c2", "text": "Memory tools let models look up what they learned", '
+        '"citations": [4]}\n'
+    )
+    index = build_index(english, real_encoder, tmp_path)
+    assert len(index.late.background) == len(qa.index.background_sentences("latin"))
+    assert len(index.late.section_tokens) == len(english.sections)
 
 
 @pytest.mark.parametrize(
