@@ -17,9 +17,10 @@ def _default_model_cache() -> Path:
     return Path.home() / ".cache" / "qa" / "models"
 
 
-# The confidence cut-off: on our own questions it refuses ~2% of answerable ones and ~83% of
-# those the transcript does not answer (scripts/calibrate.py prints the trade-off).
-DEFAULT_MIN_CONFIDENCE = 0.4
+# The confidence cut-off: an answer is kept when it is more likely right than not. On our own
+# questions that refuses ~2% of the answerable ones and ~87% of the others (docs/quality.md;
+# scripts/calibrate.py prints the trade-off).
+DEFAULT_MIN_CONFIDENCE = 0.5
 
 
 class Settings(BaseSettings):
