@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import qa.api
+import qa.routes
 from qa.api import create_app
 from qa.errors import IndexCorruptError
 from qa.index import build_index
@@ -343,7 +344,7 @@ def test_readyz_is_503_while_loading_then_200(
         assert gate.wait(10)
         return searcher
 
-    monkeypatch.setattr(qa.api, "open_searcher", slow_open)
+    monkeypatch.setattr(qa.routes, "open_searcher", slow_open)
     with serving(settings, None) as client:
         assert client.get("/healthz").status_code == 200
         response = client.get("/readyz")
@@ -368,7 +369,7 @@ def test_failed_start_up_is_reported_and_503(
     def failing_open(*args: Any, **kwargs: Any) -> Searcher:
         raise failure
 
-    monkeypatch.setattr(qa.api, "open_searcher", failing_open)
+    monkeypatch.setattr(qa.routes, "open_searcher", failing_open)
     app = create_app(settings, on_load_error=reported.append)
     with TestClient(app) as client:
         for _ in range(200):
@@ -390,7 +391,7 @@ def test_serve_exits_with_the_start_up_error(
     def failing_open(*args: Any, **kwargs: Any) -> Searcher:
         raise IndexCorruptError("index was built with another model: run `qa index`")
 
-    monkeypatch.setattr(qa.api, "open_searcher", failing_open)
+    monkeypatch.setattr(qa.routes, "open_searcher", failing_open)
     monkeypatch.setattr(qa.api, "configure_logging", lambda log_format: None)
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "error")
     code = main(["serve", "--port", "0", "--index-dir", str(tmp_path)])

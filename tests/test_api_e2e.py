@@ -15,6 +15,7 @@ import pytest
 from live import running
 
 import qa.api
+import qa.routes
 from qa.api import create_app, serve
 from qa.errors import IndexCorruptError
 from qa.search import Searcher
@@ -166,13 +167,13 @@ def test_readyz_is_503_until_the_model_and_index_are_loaded(
 ) -> None:
     # real_searcher has built the index in real_settings.index_dir; start-up loads it anew.
     gate = threading.Event()
-    open_searcher = qa.api.open_searcher
+    open_searcher = qa.routes.open_searcher
 
     def gated(*args: Any, **kwargs: Any) -> Searcher:
         assert gate.wait(30)
         return open_searcher(*args, **kwargs)
 
-    monkeypatch.setattr(qa.api, "open_searcher", gated)
+    monkeypatch.setattr(qa.routes, "open_searcher", gated)
     with running(create_app(real_settings)) as client:
         loading = client.get("/readyz")
         assert loading.status_code == 503
