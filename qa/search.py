@@ -6,9 +6,10 @@ Scoring (measured in docs/quality.md):
   once over the claim alone and once over "section title: claim";
 - plus the dense sentence cosines (FAISS, exact inner product) of both;
 - plus the late-interaction match of the claim's whole section (title and all its claims).
-Confidence compares the best claim's score with the best score over background sentences
-that no transcript answers; a logistic curve fitted on our own questions
-(`scripts/calibrate.py`, never on the dev set) turns that margin into a probability.
+A claim's confidence compares its score with the best score over background sentences that
+no transcript answers (is this answered at all?) and with the best claim's (is it this claim?);
+a logistic model fitted on our own questions (`scripts/calibrate.py`, never on the dev set)
+turns the two into the probability that the claim answers the question.
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ W_DENSE_CLAIM = 0.45
 W_DENSE_TITLED = 0.3
 W_LATE_SECTION = 0.3
 W_BACKGROUND_DENSE = 0.3
-# confidence = sigmoid(SLOPE * (score - background) + OFFSET), from scripts/calibrate.py.
-CONFIDENCE_SLOPE = 101.7
-CONFIDENCE_OFFSET = -0.84
+# A claim's confidence, the probability that it answers the question:
+# sigmoid(MARGIN * (score - best background score) + GAP * (score - best claim's score) + OFFSET),
+# fitted on the ten best claims of each of our own questions (scripts/calibrate.py).
+CONFIDENCE_MARGIN = 52.1
+CONFIDENCE_GAP = 103.2
+CONFIDENCE_OFFSET = -1.69
 
 
 def claim_dict(claim: Claim, section: Section) -> dict[str, Any]:
@@ -185,9 +189,7 @@ class Searcher:
 
     def _rank(self, text: str, question: Question, cut: float, query: Encoded) -> Result:
         scores, background = self.scores(query)
-        confidence = 1.0 / (
-            1.0 + np.exp(-(CONFIDENCE_SLOPE * (scores - background) + CONFIDENCE_OFFSET))
-        )
+        confidence = confidences(scores, background)
         claims = self.index.transcript.claims
         answers: list[Answer] = []
         for i in np.argsort(-scores, kind="stable"):
@@ -242,6 +244,17 @@ class Searcher:
 
     def _idf(self, token_id: int) -> float:
         return math.log((self._n + 1) / (self._df.get(token_id, 0) + 0.5))
+
+
+def confidences(scores: NDArray[np.float64], background: float) -> NDArray[np.float64]:
+    """Each claim's probability of answering the question: high when it beats the background
+    questions clearly (the transcript answers this) and is close to the best claim."""
+    z = (
+        CONFIDENCE_MARGIN * (scores - background)
+        + CONFIDENCE_GAP * (scores - scores.max())
+        + CONFIDENCE_OFFSET
+    )
+    return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
 
 # Products of a dozen question tokens with a few thousand token vectors: waking several BLAS

@@ -6,7 +6,7 @@ Defaults to ../shared/eval/dev.jsonl and tests/data/own-questions.jsonl. For eac
 builds a throwaway index and prints, per file: the ROC AUC of the margin (best claim score minus
 best background score) between answerable and unanswerable questions, and the abstention and
 false-refusal rates at the shipped cut-off (QA_MIN_CONFIDENCE's default, with the shipped
-confidence curve, which was fitted for the shipped background).
+confidence model, which was fitted for the shipped background).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import qa.index
 from qa.evaluate import load_questions
 from qa.model import Encoded, load_encoder
-from qa.search import CONFIDENCE_OFFSET, CONFIDENCE_SLOPE, Searcher
+from qa.search import Searcher, confidences
 from qa.settings import DEFAULT_MIN_CONFIDENCE, get_settings
 from qa.transcript import load_transcript
 
@@ -72,14 +72,14 @@ def main(paths: list[Path]) -> None:
             searcher = Searcher(index, encoder)
             row = f"{label:44}"
             for name, questions in sets.items():
-                margins = []
+                margins, best = [], []
                 for query in encoded[name]:
                     scores, background = searcher.scores(query)
                     margins.append(float(scores.max() - background))
+                    best.append(float(confidences(scores, background).max()))
                 m = np.array(margins)
                 gold = np.array([bool(q.gold) for q in questions])
-                confidence = 1 / (1 + np.exp(-(CONFIDENCE_SLOPE * m + CONFIDENCE_OFFSET)))
-                refused = confidence < DEFAULT_MIN_CONFIDENCE
+                refused = np.array(best) < DEFAULT_MIN_CONFIDENCE
                 auc = float(np.mean(m[gold][:, None] > m[~gold][None, :]))
                 row += f"{auc:>8.3f}{refused[~gold].mean():>8.3f}{refused[gold].mean():>8.3f}"
             print(row, flush=True)

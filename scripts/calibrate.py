@@ -1,9 +1,11 @@
-"""Fit the confidence curve (CONFIDENCE_SLOPE, CONFIDENCE_OFFSET in qa/search.py).
+"""Fit the confidence model (CONFIDENCE_MARGIN, CONFIDENCE_GAP, CONFIDENCE_OFFSET in
+qa/search.py): the probability that a claim answers the question, from its margin over the
+best background score and its gap to the best claim's score.
 
-Fits a one-feature logistic regression, P(the transcript answers the question) from the top
-claim's margin `score - best background score`, on OUR OWN questions
-(tests/data/own-questions.jsonl), never on the dev set, which stays for checking. Prints the
-constants to paste, and what each cut-off (QA_MIN_CONFIDENCE) would refuse.
+Fits a logistic regression over the ten best claims of each of OUR OWN questions
+(tests/data/own-questions.jsonl; a claim is positive when it is one of the question's gold
+claims), never over the dev set, which stays for checking. Prints the constants to paste and
+what each cut-off (QA_MIN_CONFIDENCE) would do.
 
     .venv/bin/python scripts/calibrate.py [QUESTIONS.jsonl ...]
 """
@@ -14,44 +16,61 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from qa.evaluate import load_questions
 from qa.search import open_searcher
 from qa.settings import get_settings
 
+DEPTH = 10
+
+
+def fit(features: NDArray[np.float64], labels: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Logistic regression by Newton's method, with Platt's targets ((N+ + 1) / (N+ + 2) and
+    1 / (N- + 2) instead of 1 and 0) so that separable data still gives finite weights."""
+    positives, negatives = labels.sum(), len(labels) - labels.sum()
+    y = np.where(labels > 0, (positives + 1) / (positives + 2), 1 / (negatives + 2))
+    x = np.column_stack([features, np.ones(len(features))])
+    w = np.zeros(x.shape[1])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        hessian = x.T @ (x * (p * (1 - p))[:, None]) + 1e-9 * np.eye(len(w))
+        w -= np.linalg.solve(hessian, x.T @ (p - y))
+    return w
+
 
 def main(paths: list[Path]) -> None:
     searcher = open_searcher(get_settings(), build=True)
-    margins: list[float] = []
+    ids = [c.id for c in searcher.transcript.claims]
+    rows: list[tuple[float, float]] = []
     labels: list[float] = []
-    for path in paths:
-        for q in load_questions(path):
-            (query,) = searcher.encoder.encode_tokens([q.question], query=True)
-            scores, background = searcher.scores(query)
-            margins.append(float(scores.max() - background))
-            labels.append(float(bool(q.gold)))
-    x, labels_ = np.array(margins), np.array(labels)
-    # Platt's targets: (N+ + 1) / (N+ + 2) and 1 / (N- + 2) instead of 1 and 0, so that a set
-    # the margin separates perfectly still gives a finite slope (it would grow without bound).
-    positives, negatives = labels_.sum(), len(labels_) - labels_.sum()
-    y = np.where(labels_ > 0, (positives + 1) / (positives + 2), 1 / (negatives + 2))
-    slope, offset = 1.0, 0.0
-    for _ in range(200):  # Newton's method on the two parameters
-        p = 1.0 / (1.0 + np.exp(-(slope * x + offset)))
-        features = np.stack([x, np.ones_like(x)], axis=1)
-        gradient = features.T @ (p - y)
-        hessian = features.T @ (features * (p * (1 - p))[:, None]) + 1e-9 * np.eye(2)
-        slope, offset = np.array([slope, offset]) - np.linalg.solve(hessian, gradient)
-    print(f"{len(y)} questions, {int(labels_.sum())} answerable")
-    print(f"CONFIDENCE_SLOPE = {slope:.1f}\nCONFIDENCE_OFFSET = {offset:.2f}")
-    # The trade-off that QA_MIN_CONFIDENCE picks from, with the curve just fitted.
-    confidence = 1.0 / (1.0 + np.exp(-(slope * x + offset)))
-    answerable, unanswerable = confidence[labels_ > 0], confidence[labels_ == 0]
-    print("cut-off  refuses answerable  abstains on unanswerable")
-    for cut in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-        refused = float((answerable < cut).mean())
-        abstained = float((unanswerable < cut).mean()) if len(unanswerable) else float("nan")
-        print(f"{cut:7.1f}  {refused:18.3f}  {abstained:24.3f}")
+    questions = [q for path in paths for q in load_questions(path)]
+    encoded = searcher.encoder.encode_tokens([q.question for q in questions], query=True)
+    for q, query in zip(questions, encoded, strict=True):
+        scores, background = searcher.scores(query)
+        for i in np.argsort(-scores, kind="stable")[:DEPTH]:
+            rows.append((scores[i] - background, scores[i] - scores.max()))
+            labels.append(float(ids[i] in q.gold))
+    features, y = np.array(rows), np.array(labels)
+    margin, gap, offset = fit(features, y)
+    print(f"{len(questions)} questions, {sum(bool(q.gold) for q in questions)} answerable")
+    print(f"CONFIDENCE_MARGIN = {margin:.1f}\nCONFIDENCE_GAP = {gap:.1f}")
+    print(f"CONFIDENCE_OFFSET = {offset:.2f}")
+    # The trade-off that QA_MIN_CONFIDENCE picks from, with the model just fitted.
+    confidence = 1.0 / (1.0 + np.exp(-(features @ np.array([margin, gap]) + offset)))
+    per_question = confidence.reshape(len(questions), DEPTH)[:, :5]
+    gold = y.reshape(len(questions), DEPTH)[:, :5]
+    answerable = np.array([bool(q.gold) for q in questions])
+    print("cut-off  refuses answerable  abstains on unanswerable  answers kept  of them right")
+    for cut in (0.1, 0.2, 0.3, 0.4, 0.5):
+        kept = per_question >= cut
+        refused = float((~kept[answerable, 0]).mean())
+        abstained = float((~kept[~answerable, 0]).mean()) if (~answerable).any() else np.nan
+        right = float(gold[kept & answerable[:, None]].mean())
+        print(
+            f"{cut:7.1f}  {refused:18.3f}  {abstained:24.3f}  "
+            f"{kept[answerable].sum(1).mean():12.2f}  {right:13.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pytest
 from qa.errors import InvalidInputError
 from qa.evaluate import Question, evaluate, load_questions
 from qa.search import Answer, Result, Searcher
+from qa.search import Question as SearchQuestion
 from qa.transcript import parse_text
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
@@ -82,6 +83,28 @@ def test_own_questions_reach_the_quality_bar(real_searcher: Searcher) -> None:
     assert overall["mrr@10"] >= 0.88
     assert overall["abstention"] >= 0.85
     assert overall["false_refusal"] <= 0.03
+
+
+def test_confidence_is_the_share_of_answers_that_are_right(real_searcher: Searcher) -> None:
+    questions = load_questions(OWN)
+    results = real_searcher.search_many(
+        [SearchQuestion(q.question, top_k=5, min_confidence=0) for q in questions]
+    )
+    pairs = [
+        (a.confidence, a.claim.id in q.gold)
+        for q, r in zip(questions, results, strict=True)
+        for a in r.answers
+    ]
+
+    def right(low: float, high: float) -> float:
+        hits = [ok for c, ok in pairs if low <= c < high]
+        assert len(hits) >= 50, (low, high, len(hits))
+        return sum(hits) / len(hits)
+
+    assert right(0.8, 1.01) >= 0.85
+    assert 0.45 <= right(0.5, 0.8) <= 0.85
+    assert 0.15 <= right(0.2, 0.5) <= 0.5
+    assert right(0.0, 0.1) <= 0.1
 
 
 def test_qa_eval_on_dev_passes_its_bars_and_reports_every_kind(
