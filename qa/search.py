@@ -189,8 +189,14 @@ class Searcher:
 
     def _rank(self, text: str, question: Question, cut: float, query: Encoded) -> Result:
         scores, background = self.scores(query)
-        confidence = confidences(scores, background)
         claims = self.index.transcript.claims
+        if question.section is None:
+            confidence = confidences(scores, background)
+        else:
+            # Asked about one dialogue: the question is which of *its* claims answers, so the
+            # gap is to the best claim there, not to a better one elsewhere.
+            inside = np.array([c.section == question.section for c in claims])
+            confidence = confidences(scores, background, best=float(scores[inside].max()))
         answers: list[Answer] = []
         for i in np.argsort(-scores, kind="stable"):
             claim = claims[int(i)]
@@ -246,12 +252,16 @@ class Searcher:
         return math.log((self._n + 1) / (self._df.get(token_id, 0) + 0.5))
 
 
-def confidences(scores: NDArray[np.float64], background: float) -> NDArray[np.float64]:
+def confidences(
+    scores: NDArray[np.float64], background: float, best: float | None = None
+) -> NDArray[np.float64]:
     """Each claim's probability of answering the question: high when it beats the background
-    questions clearly (the transcript answers this) and is close to the best claim."""
+    questions clearly (the transcript answers this) and is close to the best claim (`best`:
+    the best score among the claims searched, by default all)."""
+    top = float(scores.max()) if best is None else best
     z = (
         CONFIDENCE_MARGIN * (scores - background)
-        + CONFIDENCE_GAP * (scores - scores.max())
+        + CONFIDENCE_GAP * np.minimum(scores - top, 0.0)
         + CONFIDENCE_OFFSET
     )
     return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)

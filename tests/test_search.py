@@ -60,6 +60,17 @@ def test_answers_below_the_cut_off_are_left_out(real_searcher: Searcher) -> None
     assert 0 < len(kept) < len(full)
 
 
+def test_section_filter_judges_confidence_within_that_dialogue(real_searcher: Searcher) -> None:
+    # The best claim overall is d7c2; within dialogue 4, d4c3 (RL generalising) is the answer
+    # and must not be refused for being below a claim of another dialogue.
+    question = "强化学习的数据效率为什么高?"
+    assert real_searcher.search(question, top_k=1).answers[0].claim.id == "d7c2"
+    within = real_searcher.search(question, top_k=3, section=4)
+    assert within.answered
+    assert within.answers[0].claim.id == "d4c3"
+    assert all(a.claim.section == 4 for a in within.answers)
+
+
 def test_section_filter_keeps_one_dialogue(real_searcher: Searcher) -> None:
     result = real_searcher.search("memory", top_k=10, section=9, min_confidence=0)
     assert [a.section.number for a in result.answers] == [9, 9, 9]
