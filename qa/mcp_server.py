@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from qa import __version__
 from qa.context import render_context
 from qa.errors import QAError
+from qa.schemas import ClaimOut, Confidence, Score
 from qa.search import Searcher, open_searcher
 from qa.settings import Settings
 
@@ -40,18 +41,9 @@ TOOL_DESCRIPTION = (
 )
 
 
-class SectionInfo(BaseModel):
-    number: int = Field(description="The dialogue's number (7 for 对话七).")
-    title: str
-
-
-class ClaimFound(BaseModel):
-    id: str = Field(description="The claim's id, such as d7c2.")
-    text: str
-    citations: list[int] = Field(description="Cite the claim with these, e.g. [33].")
-    section: SectionInfo
-    score: float = Field(description="The ranking score (higher is better).")
-    confidence: float = Field(description="How likely the claim answers the question, 0 to 1.")
+class ClaimFound(ClaimOut):
+    score: Score
+    confidence: Confidence
 
 
 class SearchOutput(BaseModel):

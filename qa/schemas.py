@@ -3,7 +3,7 @@ examples /docs shows."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,15 +44,22 @@ class AskRequest(BaseModel):
     context: bool = Field(default=False, description=CONTEXT_FIELD)
 
 
+# The two numbers every answer carries, described once for /ask, /query and the MCP tool.
+Score = Annotated[float, Field(description="The ranking score (higher is better).")]
+Confidence = Annotated[
+    float, Field(description="How likely the claim answers the question, 0 to 1.")
+]
+
+
 class SectionOut(BaseModel):
-    number: int
+    number: int = Field(description="The dialogue's number (7 for 对话七).")
     title: str
 
 
 class ClaimOut(BaseModel):
-    id: str
+    id: str = Field(description="The claim's id, such as d7c2.")
     text: str
-    citations: list[int]
+    citations: list[int] = Field(description="Cite the claim with these, e.g. [33].")
     section: SectionOut
 
 
@@ -62,8 +69,8 @@ class AnswerOut(BaseModel):
     text: str
     citations: list[int]
     section: SectionOut
-    score: float = Field(description="The ranking score (higher is better).")
-    confidence: float = Field(description="How likely the claim answers the question, 0 to 1.")
+    score: Score
+    confidence: Confidence
 
 
 class AskResponse(BaseModel):
@@ -248,7 +255,7 @@ class ChunkMetadata(BaseModel):
     source_title: str = Field(description="The transcript's title.")
     publisher: str
     published: str
-    confidence: float = Field(description="How likely the claim answers the question, 0 to 1.")
+    confidence: Confidence
 
 
 class ChunkOut(BaseModel):
@@ -258,7 +265,7 @@ class ChunkOut(BaseModel):
     embedding: list[float] | None = Field(
         description="Always null (the plugin's field; LlamaIndex's reader expects it)."
     )
-    score: float = Field(description="The ranking score (higher is better).")
+    score: Score
 
 
 class QueryResultOut(BaseModel):
