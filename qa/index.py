@@ -128,13 +128,18 @@ def script_of(texts: list[str]) -> str:
     return "han" if han >= other else "latin"
 
 
-def background_sentences(script: str) -> list[str]:
-    """Generic questions no transcript about the subject answers (see the file's header), in
-    the transcript's script: a question is compared with claims and background alike, so a
-    question in another language pays the same cross-lingual cost on both sides."""
+def background_lines() -> list[str]:
+    """Every line of qa/data/background.txt: generic questions no transcript about the subject
+    answers (see the file's header), in every script, in file order."""
     text = (Path(__file__).parent / "data" / "background.txt").read_text(encoding="utf-8")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
-    return [line for line in lines if script_of([line]) == script]
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+def background_sentences(script: str) -> list[str]:
+    """The background lines in the transcript's script: a question is compared with claims and
+    background alike, so a question in another language pays the same cross-lingual cost on
+    both sides."""
+    return [line for line in background_lines() if script_of([line]) == script]
 
 
 def _is_han(ch: str) -> bool:

@@ -8,14 +8,14 @@ Recall@5 / MRR@10 over answerable questions for each variant and file.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+import question_sets
 
 import qa.search as search
 from qa.evaluate import evaluate, load_questions
 from qa.settings import get_settings
 
-ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ("W_LATE_CLAIM", "W_LATE_TITLED", "W_DENSE_CLAIM", "W_DENSE_TITLED", "W_LATE_SECTION")
 VARIANTS: dict[str, tuple[float, ...]] = {
     "dense, claim": (0, 0, 1, 0, 0),
@@ -44,8 +44,4 @@ def main(paths: list[Path]) -> None:
 
 
 if __name__ == "__main__":
-    default = [
-        ROOT.parent / "shared" / "eval" / "dev.jsonl",
-        ROOT / "tests" / "data" / "own-questions.jsonl",
-    ]
-    main([Path(p) for p in sys.argv[1:]] or default)
+    main(question_sets.from_argv([question_sets.DEV, question_sets.OWN]))

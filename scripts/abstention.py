@@ -11,12 +11,12 @@ confidence model, which was fitted for the shipped background).
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import question_sets
 
 import qa.index
 from qa.evaluate import load_questions
@@ -25,31 +25,23 @@ from qa.search import Searcher, confidences
 from qa.settings import DEFAULT_MIN_CONFIDENCE, get_settings
 from qa.transcript import load_transcript
 
-ROOT = Path(__file__).resolve().parents[1]
-_ORDERED = [
-    line.strip()
-    for line in (ROOT / "qa" / "data" / "background.txt").read_text(encoding="utf-8").splitlines()
-    if line.strip() and not line.startswith("#")
-]
+LINES = qa.index.background_lines()
 # Session 1 shipped the first 89 lines of qa/data/background.txt, in both scripts.
-FIRST = set(_ORDERED[:89])
+FIRST = LINES[:89]
 
 
 def variants() -> dict[str, Callable[[str], list[str]]]:
-    def both(lines: set[str]) -> Callable[[str], list[str]]:
-        return lambda script: [line for line in _ORDERED if line in lines]
+    def both(lines: list[str]) -> Callable[[str], list[str]]:
+        return lambda script: lines
 
-    def matched(lines: set[str]) -> Callable[[str], list[str]]:
-        return lambda script: [
-            line for line in _ORDERED if line in lines and qa.index.script_of([line]) == script
-        ]
+    def matched(lines: list[str]) -> Callable[[str], list[str]]:
+        return lambda script: [line for line in lines if qa.index.script_of([line]) == script]
 
-    everything = set(_ORDERED)
     return {
         "89 lines, both scripts (session 1)": both(FIRST),
         "89 lines, transcript's script only": matched(FIRST),
-        "135 lines, both scripts": both(everything),
-        "135 lines, transcript's script (shipped)": matched(everything),
+        "135 lines, both scripts": both(LINES),
+        "135 lines, transcript's script (shipped)": matched(LINES),
     }
 
 
@@ -86,8 +78,4 @@ def main(paths: list[Path]) -> None:
 
 
 if __name__ == "__main__":
-    default = [
-        ROOT.parent / "shared" / "eval" / "dev.jsonl",
-        ROOT / "tests" / "data" / "own-questions.jsonl",
-    ]
-    main([Path(p) for p in sys.argv[1:]] or default)
+    main(question_sets.from_argv([question_sets.DEV, question_sets.OWN]))

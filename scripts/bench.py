@@ -12,12 +12,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import question_sets
 
 from qa.evaluate import load_questions
 from qa.search import open_searcher
 from qa.settings import get_settings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _ms(samples: list[float]) -> str:
@@ -28,9 +27,7 @@ def _ms(samples: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "questions", nargs="?", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl"
-    )
+    parser.add_argument("questions", nargs="?", type=Path, default=question_sets.DEV)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     searcher = open_searcher(get_settings(), build=True)

@@ -12,10 +12,10 @@ what each cut-off (QA_MIN_CONFIDENCE) would do.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
+import question_sets
 from numpy.typing import NDArray
 
 from qa.evaluate import load_questions
@@ -74,5 +74,4 @@ def main(paths: list[Path]) -> None:
 
 
 if __name__ == "__main__":
-    default = [Path(__file__).resolve().parents[1] / "tests" / "data" / "own-questions.jsonl"]
-    main([Path(p) for p in sys.argv[1:]] or default)
+    main(question_sets.from_argv([question_sets.OWN]))
