@@ -135,11 +135,15 @@ def background_lines() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
 
 
-def background_sentences(script: str) -> list[str]:
-    """The background lines in the transcript's script: a question is compared with claims and
-    background alike, so a question in another language pays the same cross-lingual cost on
-    both sides."""
-    return [line for line in background_lines() if script_of([line]) == script]
+def background_sentences(script: str, lines: list[str] | None = None) -> list[str]:
+    """The background lines (`lines`, by default all) in the transcript's script: a question
+    is compared with claims and background alike, so a question in another language pays the
+    same cross-lingual cost on both sides. A line with any Chinese character is Chinese:
+    Chinese users write product names in Latin letters ("ChatGPT Team版多少钱"), and so do
+    Chinese transcripts."""
+    chinese = script == "han"
+    pool = background_lines() if lines is None else lines
+    return [line for line in pool if any(map(_is_han, line)) == chinese]
 
 
 def _is_han(ch: str) -> bool:

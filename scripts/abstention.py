@@ -26,8 +26,10 @@ from qa.settings import DEFAULT_MIN_CONFIDENCE, get_settings
 from qa.transcript import load_transcript
 
 LINES = qa.index.background_lines()
-# Session 1 shipped the first 89 lines of qa/data/background.txt, in both scripts.
-FIRST = LINES[:89]
+# Session 1 shipped the first 89 lines of qa/data/background.txt, in both scripts; session 2
+# the first 135, in the transcript's script.
+FIRST, SECOND = LINES[:89], LINES[:135]
+IN_SCRIPT = qa.index.background_sentences
 
 
 def variants() -> dict[str, Callable[[str], list[str]]]:
@@ -35,13 +37,15 @@ def variants() -> dict[str, Callable[[str], list[str]]]:
         return lambda script: lines
 
     def matched(lines: list[str]) -> Callable[[str], list[str]]:
-        return lambda script: [line for line in lines if qa.index.script_of([line]) == script]
+        return lambda script: IN_SCRIPT(script, lines)
 
     return {
         "89 lines, both scripts (session 1)": both(FIRST),
         "89 lines, transcript's script only": matched(FIRST),
-        "135 lines, both scripts": both(LINES),
-        "135 lines, transcript's script (shipped)": matched(LINES),
+        "135 lines, both scripts": both(SECOND),
+        "135 lines, transcript's script (session 2)": matched(SECOND),
+        f"{len(LINES)} lines, both scripts": both(LINES),
+        f"{len(LINES)} lines, transcript's script (shipped)": matched(LINES),
     }
 
 

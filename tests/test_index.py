@@ -143,8 +143,18 @@ def test_background_sentences_are_in_the_transcripts_script() -> None:
     chinese = qa.index.background_sentences("han")
     english = qa.index.background_sentences("latin")
     assert len(chinese) >= 40 and len(english) >= 40
-    assert all(qa.index.script_of([line]) == "han" for line in chinese)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in line) for line in chinese)
     assert not any("\u4e00" <= ch <= "\u9fff" for line in english for ch in line)
+    assert len(chinese) + len(english) == len(qa.index.background_lines())
+
+
+def test_a_chinese_background_line_full_of_latin_names_is_still_chinese(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = ["ChatGPT Team版每月多少钱", "How much is ChatGPT Team?"]
+    monkeypatch.setattr(qa.index, "background_lines", lambda: lines)
+    assert qa.index.background_sentences("han") == lines[:1]
+    assert qa.index.background_sentences("latin") == lines[1:]
 
 
 def test_an_english_transcript_is_indexed_with_english_background(

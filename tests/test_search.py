@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+import qa.search
 from qa.errors import InvalidInputError
 from qa.search import Searcher
+
+OWN = Path(__file__).resolve().parent / "data" / "own-questions.jsonl"
 
 
 def ids(searcher: Searcher, question: str, top_k: int = 3) -> list[str]:
@@ -44,6 +50,18 @@ def test_question_the_transcript_cannot_answer_is_not_answered(real_searcher: Se
         result = real_searcher.search(question)
         assert not result.answered, question
         assert result.answers == ()
+
+
+def test_background_shortlist_scores_like_every_background_line(
+    real_searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = OWN.read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines[::2]]
+    encoded = real_searcher.encoder.encode_tokens(questions, query=True)
+    assert len(real_searcher.index.late.background) > 4 * qa.search.BACKGROUND_SHORTLIST
+    shortlisted = [real_searcher.scores(q)[1] for q in encoded]
+    monkeypatch.setattr(qa.search, "BACKGROUND_SHORTLIST", 10**6)
+    assert shortlisted == pytest.approx([real_searcher.scores(q)[1] for q in encoded])
 
 
 def test_zero_min_confidence_returns_the_full_ranking(real_searcher: Searcher) -> None:
