@@ -6,6 +6,7 @@ Scoring (measured in docs/quality.md):
   once over the claim alone and once over "section title: claim";
 - plus the dense sentence cosines (FAISS, exact inner product) of both;
 - plus the late-interaction match of the claim's whole section (title and all its claims).
+A question that names dialogues by number is searched within them (qa/references.py).
 A claim's confidence compares its score with the best score over background sentences that
 no transcript answers (is this answered at all?) and with the best claim's (is it this claim?);
 a logistic model fitted on our own questions (`scripts/calibrate.py`, never on the dev set)
@@ -27,6 +28,7 @@ from threadpoolctl import ThreadpoolController
 from qa.errors import IndexNotFoundError, IndexStaleError, InvalidInputError
 from qa.index import ClaimIndex, Ragged, build_index, load_index
 from qa.model import Encoded, Encoder, load_encoder
+from qa.references import named_sections
 from qa.settings import DEFAULT_MIN_CONFIDENCE, Settings
 from qa.transcript import Claim, Section, Transcript, load_transcript
 
@@ -185,26 +187,42 @@ class Searcher:
         ]
         if not questions:
             return []
-        encoded = self.encoder.encode_tokens(texts, query=True)
+        numbers = [s.number for s in self.index.transcript.sections]
+        named = [
+            () if q.section is not None else named_sections(t, numbers)
+            for t, q in zip(texts, questions, strict=True)
+        ]
+        # "对话四" means nothing to the model; the dialogue's title says what the reader means.
+        encoded = self.encoder.encode_tokens(
+            [self._with_titles(t, n) for t, n in zip(texts, named, strict=True)], query=True
+        )
         return [
-            self._rank(text, q, cut, query)
-            for text, q, cut, query in zip(texts, questions, cuts, encoded, strict=True)
+            self._rank(text, q, cut, query, (q.section,) if q.section is not None else scope)
+            for text, q, cut, query, scope in zip(
+                texts, questions, cuts, encoded, named, strict=True
+            )
         ]
 
-    def _rank(self, text: str, question: Question, cut: float, query: Encoded) -> Result:
+    def _with_titles(self, text: str, sections: tuple[int, ...]) -> str:
+        titles = [self.index.transcript.section(n).title for n in sections]
+        return f"{text} ({'; '.join(titles)})" if titles else text
+
+    def _rank(
+        self, text: str, question: Question, cut: float, query: Encoded, scope: tuple[int, ...]
+    ) -> Result:
         scores, background = self.scores(query)
         claims = self.index.transcript.claims
-        if question.section is None:
+        if not scope:
             confidence = confidences(scores, background)
         else:
-            # Asked about one dialogue: the question is which of *its* claims answers, so the
-            # gap is to the best claim there, not to a better one elsewhere.
-            inside = np.array([c.section == question.section for c in claims])
+            # Asked about some dialogues: the question is which of *their* claims answers, so
+            # the gap is to the best claim there, not to a better one elsewhere.
+            inside = np.array([c.section in scope for c in claims])
             confidence = confidences(scores, background, best=float(scores[inside].max()))
         answers: list[Answer] = []
         for i in np.argsort(-scores, kind="stable"):
             claim = claims[int(i)]
-            if question.section is not None and claim.section != question.section:
+            if scope and claim.section not in scope:
                 continue
             if confidence[i] < cut:
                 # Confidence falls with the score, so every later claim is below the cut too.

@@ -101,6 +101,32 @@ def test_whole_dialogue_question_gathers_that_dialogue(real_searcher: Searcher) 
     assert sum(a.section.number == 6 for a in top) >= 3
 
 
+@pytest.mark.parametrize("question", ["对话六讲了什么?", "Summarize dialogue 6"])
+def test_a_question_naming_a_dialogue_gets_that_dialogues_claims(
+    real_searcher: Searcher, question: str
+) -> None:
+    result = real_searcher.search(question, top_k=5)
+    assert result.answered
+    assert len(result.answers) >= 3
+    assert {a.section.number for a in result.answers} == {6}
+
+
+def test_a_question_naming_a_dialogue_is_answered_from_its_best_claims(
+    real_searcher: Searcher,
+) -> None:
+    answers = real_searcher.search("对话九里说模型能区分哪两种记忆?", top_k=5).answers
+    assert answers[0].claim.id == "d9c2"
+    assert {a.section.number for a in answers} == {9}
+    assert len(answers) < 3
+
+
+def test_the_section_field_wins_over_a_dialogue_named_in_the_question(
+    real_searcher: Searcher,
+) -> None:
+    result = real_searcher.search("对话六讲了什么?", top_k=5, section=4, min_confidence=0)
+    assert {a.section.number for a in result.answers} == {4}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

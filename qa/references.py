@@ -1,0 +1,83 @@
+"""Which dialogues a question names by number: "对话四讲了什么?", "第三段对话", "dialogue 6",
+"the second section". Readers see the transcript's numbered headings and ask about them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"两": 2}
+_ZH_NUMBER = r"[0-9]{1,2}|[一二两三四五六七八九十]{1,3}"
+# After "对话一" these make a word with the numeral, not a reference: 对话一开始 (as the
+# conversation begins), 对话一样, 对话一直, 对话一些, 对话三次, 对话两个 …
+_NOT_AFTER = "开样直起般些下定切致点次个种位方面边同共旦再遍轮场"
+_ZH = re.compile(
+    rf"对话\s*(?P<a>{_ZH_NUMBER})(?![{_NOT_AFTER}])"
+    rf"|第\s*(?P<b>{_ZH_NUMBER})\s*(?:个|段|场|轮|次)?\s*(?:对话|部分|节)"
+)
+_EN_WORDS = [
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
+_EN_ORDINALS = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+]
+_EN = re.compile(
+    r"\b(?:dialogue|dialog|section)s?\s*(?:#|no\.?\s*|number\s*)?"
+    rf"(?P<n>[0-9]{{1,2}}|{'|'.join(_EN_WORDS)})\b"
+    r"|\bconversation\s*#?\s*(?P<d>[0-9]{1,2})\b"
+    rf"|\b(?P<o>[0-9]{{1,2}}(?:st|nd|rd|th)|{'|'.join(_EN_ORDINALS)}|last|final)\s+"
+    r"(?:dialogue|dialog|section|conversation)\b",
+    re.IGNORECASE,
+)
+
+
+def named_sections(question: str, numbers: Collection[int]) -> tuple[int, ...]:
+    """The section numbers among `numbers` that `question` names, in order of mention."""
+    found: list[int] = []
+    for match in _ZH.finditer(question):
+        found.append(_zh_number(match["a"] or match["b"]))
+    for match in _EN.finditer(question):
+        found.append(_en_number(match["n"] or match["d"] or match["o"], numbers))
+    return tuple(dict.fromkeys(n for n in found if n in numbers))
+
+
+def _zh_number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if "十" not in text:
+        return _DIGITS.get(text, 0) if len(text) == 1 else 0
+    tens, _, ones = text.partition("十")
+    return (_DIGITS.get(tens, 0) if tens else 1) * 10 + (_DIGITS.get(ones, 0) if ones else 0)
+
+
+def _en_number(text: str, numbers: Collection[int]) -> int:
+    word = text.lower()
+    if word in ("last", "final"):
+        return max(numbers, default=0)
+    if word in _EN_WORDS:
+        return _EN_WORDS.index(word) + 1
+    if word in _EN_ORDINALS:
+        return _EN_ORDINALS.index(word) + 1
+    return int(word.rstrip("stndrh"))

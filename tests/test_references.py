@@ -1,0 +1,49 @@
+"""Dialogues named by number in a question."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.references import named_sections
+
+TEN = range(1, 11)
+
+
+@pytest.mark.parametrize(
+    ("question", "sections"),
+    [
+        ("对话六讲了什么?", (6,)),
+        ("对话 4 说了什么", (4,)),
+        ("对话十讲了什么", (10,)),
+        ("第三个对话的主要观点是什么", (3,)),
+        ("第4段对话", (4,)),
+        ("第二部分讲什么", (2,)),
+        ("对话四和对话九都提到工具吗", (4, 9)),
+        ("Summarize dialogue 6", (6,)),
+        ("what does Dialog three say", (3,)),
+        ("section #2, please", (2,)),
+        ("What does the second dialogue say?", (2,)),
+        ("the 7th section", (7,)),
+        ("the last section", (10,)),
+        ("conversation 3", (3,)),
+    ],
+)
+def test_a_named_dialogue_is_found(question: str, sections: tuple[int, ...]) -> None:
+    assert named_sections(question, TEN) == sections
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Kaiser在对话一开始说了什么?",  # 一开始: as the conversation begins
+        "这段对话一直在讨论什么?",
+        "具身智能的第一个版本会是什么样?",
+        "How does the first version work?",
+        "in the conversation one thing stood out",
+        "对话十一讲了什么?",  # there is no dialogue 11
+        "dialogue 12",
+        "推理模型还处于RNN的阶段吗?",
+    ],
+)
+def test_words_that_only_look_like_a_reference_name_nothing(question: str) -> None:
+    assert named_sections(question, TEN) == ()
