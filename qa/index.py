@@ -27,8 +27,8 @@ from qa.model import Encoder
 from qa.transcript import Claim, Section, Source, Transcript
 
 # 2: the background sentences are chosen by the transcript's script and recorded;
-# 3: token vectors of each whole section.
-FORMAT_VERSION = 3
+# 3: token vectors of each whole section; 4: texts encoded with traditional characters simplified.
+FORMAT_VERSION = 4
 _POINTER = "CURRENT"
 _MANIFEST = "manifest.json"
 _VECTORS = "claims.faiss"

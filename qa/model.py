@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from qa.errors import ModelError
 from qa.settings import DEFAULT_MODEL, Settings
+from qa.text import normalise
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -146,12 +147,13 @@ class Encoder:
     def encode_tokens(
         self, texts: Sequence[str], *, query: bool, show_progress: bool = False
     ) -> list[Encoded]:
-        """Sentence and token vectors from one forward pass per text (late interaction)."""
+        """Sentence and token vectors from one forward pass per text (late interaction), of
+        the text with traditional Chinese characters simplified (qa/text.py)."""
         prompt = self.query_prompt if query else self.passage_prompt
         outputs = cast(
             list[dict[str, Any]],
             self.model.encode(
-                list(texts),
+                [normalise(t) for t in texts],
                 prompt=prompt,
                 batch_size=16,
                 output_value=None,

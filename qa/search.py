@@ -30,6 +30,7 @@ from qa.index import ClaimIndex, Ragged, build_index, load_index
 from qa.model import Encoded, Encoder, load_encoder
 from qa.references import named_sections
 from qa.settings import DEFAULT_MIN_CONFIDENCE, Settings
+from qa.text import normalise
 from qa.transcript import Claim, Section, Transcript, load_transcript
 
 # Weights of the score's parts; chosen on our own questions (tests/data/own-questions.jsonl),
@@ -189,7 +190,7 @@ class Searcher:
             return []
         numbers = [s.number for s in self.index.transcript.sections]
         named = [
-            () if q.section is not None else named_sections(t, numbers)
+            () if q.section is not None else named_sections(normalise(t), numbers)
             for t, q in zip(texts, questions, strict=True)
         ]
         # "对话四" means nothing to the model; the dialogue's title says what the reader means.

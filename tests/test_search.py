@@ -120,6 +120,18 @@ def test_a_question_naming_a_dialogue_is_answered_from_its_best_claims(
     assert len(answers) < 3
 
 
+def test_a_question_in_traditional_characters_is_answered_like_its_simplified_form(
+    real_searcher: Searcher,
+) -> None:
+    simplified = real_searcher.search("模型在抽象空间里解决问题吗?", top_k=5, min_confidence=0)
+    traditional = real_searcher.search("模型在抽象空間裡解決問題嗎?", top_k=5, min_confidence=0)
+    assert [a.claim.id for a in traditional.answers] == [a.claim.id for a in simplified.answers]
+    assert [a.score for a in traditional.answers] == pytest.approx(
+        [a.score for a in simplified.answers], abs=1e-4
+    )
+    assert ids(real_searcher, "對話六講了什麼?", top_k=5)[0].startswith("d6")
+
+
 def test_the_section_field_wins_over_a_dialogue_named_in_the_question(
     real_searcher: Searcher,
 ) -> None:
