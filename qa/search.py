@@ -16,6 +16,7 @@ turns the two into the probability that the claim answers the question.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ BACKGROUND_SHORTLIST = 64
 CONFIDENCE_MARGIN = 49.9
 CONFIDENCE_GAP = 106.3
 CONFIDENCE_OFFSET = -1.19
+# A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
+# background lines name the same product: the best claim using them counts as at least this far
+# above the background (the median margin of the best claim of own's answerable questions).
+LITERAL_MARGIN = 0.0486
+LITERAL_MAX_WORDS = 4
 
 
 def claim_dict(claim: Claim, section: Section) -> dict[str, Any]:
@@ -150,6 +156,10 @@ class Searcher:
         per_claim = np.split(index.late.claim_token_ids, index.late.claim_tokens.offsets[1:-1])
         self._df = Counter(int(i) for ids in per_claim for i in set(ids.tolist()))
         self._n = len(claims)
+        transcript = index.transcript
+        self._literal = [
+            normalise(f"{transcript.section(c.section).title} {c.text}").casefold() for c in claims
+        ]
 
     @property
     def transcript(self) -> Transcript:
@@ -213,6 +223,9 @@ class Searcher:
     ) -> Result:
         scores, background = self.scores(query)
         claims = self.index.transcript.claims
+        quoting = self._quoting(text)
+        if quoting.any():
+            background = min(background, float(scores[quoting].max()) - LITERAL_MARGIN)
         if not scope:
             confidence = confidences(scores, background)
         else:
@@ -240,6 +253,14 @@ class Searcher:
             if len(answers) == question.top_k:
                 break
         return Result(text, tuple(answers), bool(answers))
+
+    def _quoting(self, text: str) -> NDArray[np.bool_]:
+        """Which claims (with their section titles) contain every word of a question that is
+        a few words and nothing else; none for a question in sentences."""
+        words = [w for w in re.split(r"[^\w.+#-]+", normalise(text).casefold()) if w]
+        if not 0 < len(words) <= LITERAL_MAX_WORDS or min(map(len, words)) < 2:
+            return np.zeros(self._n, dtype=bool)
+        return np.array([all(w in claim for w in words) for claim in self._literal])
 
     def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
         """Every claim's score, and the best background score, for one encoded question."""

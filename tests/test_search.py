@@ -64,6 +64,27 @@ def test_background_shortlist_scores_like_every_background_line(
     assert shortlisted == pytest.approx([real_searcher.scores(q)[1] for q in encoded])
 
 
+@pytest.mark.parametrize(
+    ("question", "claim"),
+    [("Sora", "d2c5"), ("Copilot", "d3c3"), ("gpt-4", "d2c1"), ("LoRA 微调", "d10c3")],
+)
+def test_a_few_words_the_transcript_uses_are_answered_by_the_claim_using_them(
+    real_searcher: Searcher, question: str, claim: str
+) -> None:
+    # Background lines that name the same products ("Sora什么时候对公众开放") outscore
+    # the claim for a bare name; the transcript saying the words is evidence enough.
+    result = real_searcher.search(question, top_k=3)
+    assert result.answered
+    assert result.answers[0].claim.id == claim
+
+
+@pytest.mark.parametrize("question", ["iPhone", "Tesla Optimus", "Sora什么时候对公众开放?"])
+def test_words_the_transcript_does_not_use_together_are_not_enough(
+    real_searcher: Searcher, question: str
+) -> None:
+    assert not real_searcher.search(question).answered
+
+
 def test_zero_min_confidence_returns_the_full_ranking(real_searcher: Searcher) -> None:
     result = real_searcher.search("怎么给猫剪指甲?", top_k=7, min_confidence=0)
     assert len(result.answers) == 7
