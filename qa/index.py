@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -146,6 +147,29 @@ def background_sentences(script: str, lines: list[str] | None = None) -> list[st
     return [line for line in pool if any(map(_is_han, line)) == chinese]
 
 
+# Words of the background's own subject (its lines ask facts of the AI industry): a transcript
+# using them does not make those lines about it.
+_SUBJECT_WORDS = frozenset({"AI"})
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.+#-]*[A-Za-z0-9+#]|[A-Za-z]")
+
+
+def background_for(transcript: Transcript) -> list[str]:
+    """The background sentences for `transcript`: those in its script, less those that name
+    something it names (Sora, GPT-4, LoRA). Otherwise a question about that thing matches the
+    background line ("Sora什么时候对公众开放") as well as the claim that answers it, and "What
+    did he say about Sora?" is refused."""
+    texts = [c.text for c in transcript.claims] + [s.title for s in transcript.sections]
+    names = {w for text in texts for w in _LATIN_WORD.findall(text) if _is_name(w)}
+    names -= _SUBJECT_WORDS
+    lines = background_sentences(script_of([c.text for c in transcript.claims]))
+    return [line for line in lines if not names.intersection(_LATIN_WORD.findall(line))]
+
+
+def _is_name(word: str) -> bool:
+    # Spelled with a capital or a digit: a product, model or method, not an ordinary word.
+    return any(ch.isupper() or ch.isdigit() for ch in word)
+
+
 def _is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
@@ -160,7 +184,7 @@ def build_index(
         f"{s.title}: " + " ".join(c.text for c in transcript.claims if c.section == s.number)
         for s in transcript.sections
     ]
-    background = background_sentences(script_of(claims))
+    background = background_for(transcript)
     texts = claims + titled + sections + background
     encoded = encoder.encode_tokens(texts, query=False, show_progress=show_progress)
     n, m = len(claims), len(sections)
@@ -275,8 +299,7 @@ def load_index(
             f"(fingerprint {model.get('fingerprint')}), but the model loaded now is "
             f"{encoder.name} (fingerprint {encoder.fingerprint}): {_FIX}"
         )
-    claims = [c.text for c in transcript.claims]
-    if manifest.get("background") != _digest(background_sentences(script_of(claims))):
+    if manifest.get("background") != _digest(background_for(transcript)):
         raise IndexStaleError(f"index in {build} was built with other background sentences: {_FIX}")
     if transcript_sha256 is not None and transcript.sha256 != transcript_sha256:
         raise IndexStaleError(

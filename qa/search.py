@@ -49,9 +49,9 @@ BACKGROUND_SHORTLIST = 64
 # A claim's confidence, the probability that it answers the question:
 # sigmoid(MARGIN * (score - best background score) + GAP * (score - best claim's score) + OFFSET),
 # fitted on the ten best claims of each of our own questions (scripts/calibrate.py).
-CONFIDENCE_MARGIN = 49.9
-CONFIDENCE_GAP = 106.3
-CONFIDENCE_OFFSET = -1.19
+CONFIDENCE_MARGIN = 50.0
+CONFIDENCE_GAP = 106.1
+CONFIDENCE_OFFSET = -1.20
 # A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
 # background lines name the same product: the best claim using them counts as at least this far
 # above the background (the median margin of the best claim of own's answerable questions).
