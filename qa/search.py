@@ -6,7 +6,8 @@ Scoring (measured in docs/quality.md):
   once over the claim alone and once over "section title: claim";
 - plus the dense sentence cosines (FAISS, exact inner product) of both;
 - plus the late-interaction match of the claim's whole section (title and all its claims).
-A question that names dialogues by number is searched within them (qa/references.py).
+A question that names dialogues by number is searched within them (qa/references.py); one
+that is a few words a claim uses ("Sora") counts as answered; traditional Chinese is simplified.
 A claim's confidence compares its score with the best score over background sentences that
 no transcript answers (is this answered at all?) and with the best claim's (is it this claim?);
 a logistic model fitted on our own questions (`scripts/calibrate.py`, never on the dev set)
@@ -260,7 +261,9 @@ class Searcher:
         words = [w for w in re.split(r"[^\w.+#-]+", normalise(text).casefold()) if w]
         if not 0 < len(words) <= LITERAL_MAX_WORDS or min(map(len, words)) < 2:
             return np.zeros(self._n, dtype=bool)
-        return np.array([all(w in claim for w in words) for claim in self._literal])
+        # Latin words match whole ("in" is not in "Scaling"); Chinese has no spaces to match on.
+        patterns = [re.compile(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])") for w in words]
+        return np.array([all(p.search(claim) for p in patterns) for claim in self._literal])
 
     def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
         """Every claim's score, and the best background score, for one encoded question."""

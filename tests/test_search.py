@@ -78,6 +78,14 @@ def test_a_few_words_the_transcript_uses_are_answered_by_the_claim_using_them(
     assert result.answers[0].claim.id == claim
 
 
+def test_only_whole_latin_words_count_as_the_transcripts_words(real_searcher: Searcher) -> None:
+    # "ora" is inside "Sora", "in" inside "Scaling": neither is a word the transcript uses.
+    assert real_searcher._quoting("Sora").any()
+    assert not real_searcher._quoting("ora").any()
+    assert not real_searcher._quoting("in").any()
+    assert real_searcher._quoting("具身智能").any()  # Chinese words are matched inside text
+
+
 @pytest.mark.parametrize("question", ["iPhone", "Tesla Optimus", "Python 3.12"])
 def test_words_the_transcript_does_not_use_together_are_not_enough(
     real_searcher: Searcher, question: str
