@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -25,6 +24,7 @@ from numpy.typing import NDArray
 from qa.errors import IndexCorruptError, IndexNotFoundError, IndexStaleError
 from qa.files import fsync_path, sha256_file, write_synced
 from qa.model import Encoder
+from qa.names import latin_words, names_in
 from qa.transcript import Claim, Section, Source, Transcript
 
 # 2: the background sentences are chosen by the transcript's script and recorded;
@@ -150,7 +150,6 @@ def background_sentences(script: str, lines: list[str] | None = None) -> list[st
 # Words of the background's own subject (its lines ask facts of the AI industry): a transcript
 # using them does not make those lines about it.
 _SUBJECT_WORDS = frozenset({"AI"})
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.+#-]*[A-Za-z0-9+#]|[A-Za-z]")
 
 
 def background_for(transcript: Transcript) -> list[str]:
@@ -159,15 +158,9 @@ def background_for(transcript: Transcript) -> list[str]:
     background line ("Sora什么时候对公众开放") as well as the claim that answers it, and "What
     did he say about Sora?" is refused."""
     texts = [c.text for c in transcript.claims] + [s.title for s in transcript.sections]
-    names = {w for text in texts for w in _LATIN_WORD.findall(text) if _is_name(w)}
-    names -= _SUBJECT_WORDS
+    names = {w for text in texts for w in names_in(text)} - _SUBJECT_WORDS
     lines = background_sentences(script_of([c.text for c in transcript.claims]))
-    return [line for line in lines if not names.intersection(_LATIN_WORD.findall(line))]
-
-
-def _is_name(word: str) -> bool:
-    # Spelled with a capital or a digit: a product, model or method, not an ordinary word.
-    return any(ch.isupper() or ch.isdigit() for ch in word)
+    return [line for line in lines if not names.intersection(latin_words(line))]
 
 
 def _is_han(ch: str) -> bool:

@@ -30,6 +30,7 @@ from threadpoolctl import ThreadpoolController
 from qa.errors import IndexNotFoundError, IndexStaleError, InvalidInputError
 from qa.index import ClaimIndex, Ragged, build_index, load_index
 from qa.model import Encoded, Encoder, load_encoder
+from qa.names import KnownWords
 from qa.references import named_sections
 from qa.settings import DEFAULT_MIN_CONFIDENCE, Settings
 from qa.text import normalise
@@ -48,11 +49,13 @@ W_BACKGROUND_DENSE = 0.3
 # all ~370 lines would cost a millisecond more per question.
 BACKGROUND_SHORTLIST = 64
 # A claim's confidence, the probability that it answers the question:
-# sigmoid(MARGIN * (score - best background score) + GAP * (score - best claim's score) + OFFSET),
+# sigmoid(MARGIN * (score - best background score) + GAP * (score - best claim's score)
+#         + UNKNOWN_NAME * (the question names something the transcript never does) + OFFSET),
 # fitted on the ten best claims of each of our own questions (scripts/calibrate.py).
-CONFIDENCE_MARGIN = 50.0
-CONFIDENCE_GAP = 106.1
-CONFIDENCE_OFFSET = -1.20
+CONFIDENCE_MARGIN = 46.2
+CONFIDENCE_GAP = 108.0
+CONFIDENCE_UNKNOWN_NAME = -2.77
+CONFIDENCE_OFFSET = -1.01
 # A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
 # background lines name the same product: the best claim using them counts as at least this far
 # above the background (the median margin of the best claim of own's answerable questions).
@@ -158,6 +161,11 @@ class Searcher:
         self._df = Counter(int(i) for ids in per_claim for i in set(ids.tolist()))
         self._n = len(claims)
         transcript = index.transcript
+        self._known = KnownWords(
+            [c.text for c in claims]
+            + [s.title for s in transcript.sections]
+            + [transcript.source.title]
+        )
         self._literal = [
             normalise(f"{transcript.section(c.section).title} {c.text}").casefold() for c in claims
         ]
@@ -227,13 +235,15 @@ class Searcher:
         quoting = self._quoting(text)
         if quoting.any():
             background = min(background, float(scores[quoting].max()) - LITERAL_MARGIN)
+        unknown = bool(self.unknown_names(text))
         if not scope:
-            confidence = confidences(scores, background)
+            confidence = confidences(scores, background, unknown_name=unknown)
         else:
             # Asked about some dialogues: the question is which of *their* claims answers, so
             # the gap is to the best claim there, not to a better one elsewhere.
             inside = np.array([c.section in scope for c in claims])
-            confidence = confidences(scores, background, best=float(scores[inside].max()))
+            best = float(scores[inside].max())
+            confidence = confidences(scores, background, best=best, unknown_name=unknown)
         answers: list[Answer] = []
         for i in np.argsort(-scores, kind="stable"):
             claim = claims[int(i)]
@@ -254,6 +264,10 @@ class Searcher:
             if len(answers) == question.top_k:
                 break
         return Result(text, tuple(answers), bool(answers))
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in `question` (DeepSeek, Mamba) that the transcript never uses."""
+        return self._known.unknown_names(question)
 
     def _quoting(self, text: str) -> NDArray[np.bool_]:
         """Which claims (with their section titles) contain every word of a question that is
@@ -306,15 +320,21 @@ class Searcher:
 
 
 def confidences(
-    scores: NDArray[np.float64], background: float, best: float | None = None
+    scores: NDArray[np.float64],
+    background: float,
+    best: float | None = None,
+    *,
+    unknown_name: bool = False,
 ) -> NDArray[np.float64]:
     """Each claim's probability of answering the question: high when it beats the background
     questions clearly (the transcript answers this) and is close to the best claim (`best`:
-    the best score among the claims searched, by default all)."""
+    the best score among the claims searched, by default all); lower when the question names
+    something the transcript never does (`unknown_name`)."""
     top = float(scores.max()) if best is None else best
     z = (
         CONFIDENCE_MARGIN * (scores - background)
         + CONFIDENCE_GAP * np.minimum(scores - top, 0.0)
+        + CONFIDENCE_UNKNOWN_NAME * unknown_name
         + CONFIDENCE_OFFSET
     )
     return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)

@@ -1,6 +1,7 @@
-"""Fit the confidence model (CONFIDENCE_MARGIN, CONFIDENCE_GAP, CONFIDENCE_OFFSET in
-qa/search.py): the probability that a claim answers the question, from its margin over the
-best background score and its gap to the best claim's score.
+"""Fit the confidence model (CONFIDENCE_MARGIN, CONFIDENCE_GAP, CONFIDENCE_UNKNOWN_NAME,
+CONFIDENCE_OFFSET in qa/search.py): the probability that a claim answers the question, from its
+margin over the best background score, its gap to the best claim's score, and whether the
+question names something the transcript never does.
 
 Fits a logistic regression over the ten best claims of each of OUR OWN questions
 (tests/data/own-questions.jsonl; a claim is positive when it is one of the question's gold
@@ -42,22 +43,25 @@ def fit(features: NDArray[np.float64], labels: NDArray[np.float64]) -> NDArray[n
 def main(paths: list[Path]) -> None:
     searcher = open_searcher(get_settings(), build=True)
     ids = [c.id for c in searcher.transcript.claims]
-    rows: list[tuple[float, float]] = []
+    rows: list[tuple[float, float, float]] = []
     labels: list[float] = []
     questions = [q for path in paths for q in load_questions(path)]
     encoded = searcher.encoder.encode_tokens([q.question for q in questions], query=True)
     for q, query in zip(questions, encoded, strict=True):
         scores, background = searcher.scores(query)
+        unknown = float(bool(searcher.unknown_names(q.question)))
         for i in np.argsort(-scores, kind="stable")[:DEPTH]:
-            rows.append((scores[i] - background, scores[i] - scores.max()))
+            rows.append((scores[i] - background, scores[i] - scores.max(), unknown))
             labels.append(float(ids[i] in q.gold))
     features, y = np.array(rows), np.array(labels)
-    margin, gap, offset = fit(features, y)
+    margin, gap, unknown_name, offset = fit(features, y)
     print(f"{len(questions)} questions, {sum(bool(q.gold) for q in questions)} answerable")
     print(f"CONFIDENCE_MARGIN = {margin:.1f}\nCONFIDENCE_GAP = {gap:.1f}")
+    print(f"CONFIDENCE_UNKNOWN_NAME = {unknown_name:.2f}")
     print(f"CONFIDENCE_OFFSET = {offset:.2f}")
     # The trade-off that QA_MIN_CONFIDENCE picks from, with the model just fitted.
-    confidence = 1.0 / (1.0 + np.exp(-(features @ np.array([margin, gap]) + offset)))
+    weights = np.array([margin, gap, unknown_name])
+    confidence = 1.0 / (1.0 + np.exp(-(features @ weights + offset)))
     per_question = confidence.reshape(len(questions), DEPTH)[:, :5]
     gold = y.reshape(len(questions), DEPTH)[:, :5]
     answerable = np.array([bool(q.gold) for q in questions])

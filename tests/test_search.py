@@ -93,6 +93,22 @@ def test_words_the_transcript_does_not_use_together_are_not_enough(
     assert not real_searcher.search(question).answered
 
 
+@pytest.mark.parametrize(
+    ("unknown", "known"),
+    [
+        ("Kaiser对Mamba架构怎么看?", "Kaiser对Transformer架构怎么看?"),
+        ("What does Kaiser say about Mamba and world models?",
+         "What does Kaiser say about Sora and world models?"),
+    ],
+)  # fmt: skip
+def test_a_question_naming_what_the_transcript_never_names_is_not_answered(
+    real_searcher: Searcher, unknown: str, known: str
+) -> None:
+    assert real_searcher.unknown_names(unknown) == ["Mamba"]
+    assert not real_searcher.search(unknown).answered
+    assert real_searcher.search(known).answered
+
+
 def test_zero_min_confidence_returns_the_full_ranking(real_searcher: Searcher) -> None:
     result = real_searcher.search("怎么给猫剪指甲?", top_k=7, min_confidence=0)
     assert len(result.answers) == 7
