@@ -6,7 +6,8 @@ Defaults to ../shared/eval/dev.jsonl and tests/data/own-questions.jsonl. For eac
 builds a throwaway index and prints, per file: the ROC AUC of the margin (best claim score minus
 best background score) between answerable and unanswerable questions, and the abstention and
 false-refusal rates at the shipped cut-off (QA_MIN_CONFIDENCE's default, with the shipped
-confidence model, which was fitted for the shipped background).
+confidence model, which was fitted for the shipped background; questions naming what the
+transcript never names are marked down as in the service).
 """
 
 from __future__ import annotations
@@ -69,10 +70,11 @@ def main(paths: list[Path]) -> None:
             row = f"{label:44}"
             for name, questions in sets.items():
                 margins, best = [], []
-                for query in encoded[name]:
+                for question, query in zip(questions, encoded[name], strict=True):
                     scores, background = searcher.scores(query)
                     margins.append(float(scores.max() - background))
-                    best.append(float(confidences(scores, background).max()))
+                    unknown = bool(searcher.unknown_names(question.question))
+                    best.append(float(confidences(scores, background, unknown_name=unknown).max()))
                 m = np.array(margins)
                 gold = np.array([bool(q.gold) for q in questions])
                 refused = np.array(best) < DEFAULT_MIN_CONFIDENCE
