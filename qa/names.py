@@ -9,12 +9,13 @@ import re
 from collections.abc import Iterable
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9.+#'-]*[A-Za-z0-9+#]|[A-Za-z]")
-_SENTENCE_END = ".?!:。?!:"
+_SENTENCE_END = ".?!:\u3002\uff1f\uff01\uff1a"  # and the full-width 。？！：
 # A misspelt name (Kaizer, Transfromer) is still the transcript's name.
 _SAME_NAME = 0.8
 
 
 def latin_words(text: str) -> list[str]:
+    """Every word in Latin letters ("GPT-4", "Scaling", "Law"), as written."""
     return _WORD.findall(text)
 
 
@@ -27,8 +28,8 @@ def names_in(text: str) -> list[str]:
         if len(word) < 2:
             continue
         before = text[: match.start()].rstrip()
-        # An English sentence's first word ("Is", "Summarize"), not "Sora等模型…" in Chinese.
         after = text[match.end() : match.end() + 1]
+        # An English sentence's first word ("Is", "Summarize"), not "Sora等模型…" in Chinese.
         starts_sentence = (not before or before[-1] in _SENTENCE_END) and not after.isalnum()
         inner = any(ch.isupper() or ch.isdigit() for ch in word[1:])
         if inner or (word[0].isupper() and not starts_sentence):

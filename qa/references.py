@@ -15,34 +15,13 @@ _ZH = re.compile(
     rf"对话\s*(?P<a>{_ZH_NUMBER})(?![{_NOT_AFTER}])"
     rf"|第\s*(?P<b>{_ZH_NUMBER})\s*(?:个|段|场|轮|次)?\s*(?:对话|部分|节)"
 )
-_EN_WORDS = [
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-]
+# fmt: off
+_EN_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 _EN_ORDINALS = [
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
+    "first", "second", "third", "fourth", "fifth",
+    "sixth", "seventh", "eighth", "ninth", "tenth",
 ]
+# fmt: on
 _EN = re.compile(
     r"\b(?:dialogue|dialog|section)s?\s*(?:#|no\.?\s*|number\s*)?"
     rf"(?P<n>[0-9]{{1,2}}|{'|'.join(_EN_WORDS)})\b"
