@@ -208,18 +208,23 @@ class Searcher:
         if not questions:
             return []
         numbers = [s.number for s in self.index.transcript.sections]
-        named = [
-            () if q.section is not None else named_sections(normalise(t), numbers)
+        # The dialogues each question is about: its `section`, else those its text names.
+        scopes = [
+            (q.section,) if q.section is not None else named_sections(normalise(t), numbers)
             for t, q in zip(texts, questions, strict=True)
         ]
         # "对话四" means nothing to the model; the dialogue's title says what the reader means.
         encoded = self.encoder.encode_tokens(
-            [self._with_titles(t, n) for t, n in zip(texts, named, strict=True)], query=True
+            [
+                t if q.section is not None else self._with_titles(t, scope)
+                for t, q, scope in zip(texts, questions, scopes, strict=True)
+            ],
+            query=True,
         )
         return [
-            self._rank(text, q, cut, query, (q.section,) if q.section is not None else scope)
+            self._rank(text, q, cut, query, scope)
             for text, q, cut, query, scope in zip(
-                texts, questions, cuts, encoded, named, strict=True
+                texts, questions, cuts, encoded, scopes, strict=True
             )
         ]
 

@@ -19,7 +19,7 @@ def _default_model_cache() -> Path:
 
 # The confidence cut-off: an answer is kept when it has at least a one-in-five chance of being
 # right. On our own questions the best answer then clears it for ~98% of the answerable ones
-# and ~14% of the others (docs/quality.md; scripts/calibrate.py prints the trade-off).
+# and ~13% of the others (docs/quality.md; scripts/calibrate.py prints the trade-off).
 DEFAULT_MIN_CONFIDENCE = 0.2
 
 
