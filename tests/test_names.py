@@ -37,3 +37,26 @@ def test_names_are_words_spelled_as_names_not_sentence_starts() -> None:
 )
 def test_names_the_transcript_never_uses_are_found(question: str, unknown: list[str]) -> None:
     assert TRANSCRIPT.unknown_names(question) == unknown
+
+
+def test_a_name_in_pinyin_is_known_when_the_transcript_has_its_characters() -> None:
+    assert TRANSCRIPT.unknown_names("What did Li Jianzhong ask about memory?") == []
+    assert TRANSCRIPT.unknown_names("什么是 Yiming 说的?") == ["Yiming"]
+
+
+def test_a_capitalised_first_word_that_chinese_follows_is_a_name() -> None:
+    assert names_in("Cursor 和 Sora 哪个好?") == ["Cursor", "Sora"]
+    assert names_in("Cursor is a tool") == []  # an English sentence starts with it
+
+
+def test_words_english_capitalises_by_habit_are_not_names_to_know() -> None:
+    question = "Hi! In Dialogue 3, did Mr. Kaiser say the Internet has English and Chinese text?"
+    assert TRANSCRIPT.unknown_names(question) == []
+
+
+def test_title_case_in_english_is_no_name_but_in_chinese_it_is() -> None:
+    assert TRANSCRIPT.unknown_names("Can Reinforcement Learning learn from few examples?") == []
+    assert TRANSCRIPT.unknown_names("Kaiser 在 Google Brain 做过什么?") == ["Google", "Brain"]
+    assert TRANSCRIPT.unknown_names("Does Kaiser think Mamba wins?") == ["Mamba"]
+    # A possessive marks a name, not a term.
+    assert TRANSCRIPT.unknown_names("Is Anthropic's Claude good?") == ["Anthropic", "Claude"]

@@ -109,6 +109,24 @@ def test_a_question_naming_what_the_transcript_never_names_is_not_answered(
     assert real_searcher.search(known).answered
 
 
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("What did Li Jianzhong ask Kaiser about memory?", "d9"),
+        ("Can Reinforcement Learning learn from a thousand math problems?", "d7c2"),
+        ("In Dialogue 3, what does Mr. Kaiser say about programming languages?", "d3"),
+        ("Does a model trained on English and Chinese think in one language?", "d1c4"),
+    ],
+)
+def test_english_capitalisation_habits_are_not_names_the_transcript_lacks(
+    real_searcher: Searcher, question: str, gold: str
+) -> None:
+    assert real_searcher.unknown_names(question) == []
+    result = real_searcher.search(question)
+    assert result.answered
+    assert result.answers[0].claim.id.startswith(gold)
+
+
 def test_zero_min_confidence_returns_the_full_ranking(real_searcher: Searcher) -> None:
     result = real_searcher.search("怎么给猫剪指甲?", top_k=7, min_confidence=0)
     assert len(result.answers) == 7
