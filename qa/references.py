@@ -1,5 +1,6 @@
 """Which dialogues a question names by number: "对话四讲了什么?", "第三段对话", "dialogue 6",
-"the second section". Readers see the transcript's numbered headings and ask about them."""
+"the second section". Readers see the transcript's numbered headings and ask about them. And
+whether it asks what the whole transcript says ("这篇访谈讲了什么?", "Summarize the interview")."""
 
 from __future__ import annotations
 
@@ -30,6 +31,42 @@ _EN = re.compile(
     r"(?:dialogue|dialog|section|conversation)\b",
     re.IGNORECASE,
 )
+
+
+# The transcript as a whole, and asking what it says (a question needs both); one that names
+# a part of it ("the section on robots") asks about that part.
+_WHOLE = re.compile(
+    r"(?:整篇|全篇|整个|整场|这篇|本篇|这次|本次|这场|这期|本期|所有|各个|每个)的?\s*"
+    r"(?:访谈|对话|采访|文章|谈话|节目|播客|讨论|内容)|全文"
+    r"|(?:他们|两人|两位|二人|和\S{1,12}?)都?(?:聊|谈|讨论)"
+    r"|\b(?:the|this)\s+(?:whole\s+|entire\s+|full\s+)?"
+    r"(?:interview|conversation|transcript|talk|discussion|podcast|episode|article)\b"
+    r"(?!\s+(?:on|about|of|regarding|around)\s+\w)"
+    r"|\ball\s+(?:the\s+)?(?:dialogues|sections)\b|\bdid\s+they\s+(?:talk|discuss|cover)\b",
+    re.IGNORECASE,
+)
+_PART = re.compile(
+    r"部分|段落|章节|这段|\b(?:section|part|dialogue|dialog|chapter)\b", re.IGNORECASE
+)
+_GIST = re.compile(
+    # "讲了什么?" but not "讲了什么菜谱?"
+    r"(?:讲|说|聊|谈)[了的]?些?什么\s*(?:呢|啊|呀)?\s*[?？。.!！]*\s*$"
+    r"|(?:讲|说|聊|谈|讨论|涉及)了?哪些|有哪些(?:话题|内容|观点|要点|主题)"
+    r"|主要(?:观点|内容|话题|讲|说|结论|主题)|核心(?:观点|内容)|要点|重点|总结|概括|概述|梗概|大意"
+    r"|\b(?:summari[sz]e|summary|overview|gist|takeaways?|recap)\b"
+    r"|\b(?:main|key|core|central)\s+(?:points?|ideas?|topics?|themes?|claims?|arguments?)\b"
+    r"|\b(?:what|which)\s+(?:topics|themes|subjects)\b"
+    r"|\bwhat\s+(?:is|was|'s)\s+(?:it|the\s+\w+|this\s+\w+)\s+about\b"
+    r"|\bwhat\s+(?:was|is|were|are|got)\s+(?:discussed|covered|talked\s+about)\b"
+    r"|\bwhat\s+did\s+they\s+(?:talk|discuss|cover|say)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_overview(question: str) -> bool:
+    """Whether `question` asks what the transcript as a whole says ("这篇访谈讲了什么?",
+    "Summarize the interview", "What topics did they cover?")."""
+    return bool(_WHOLE.search(question) and _GIST.search(question) and not _PART.search(question))
 
 
 def named_sections(question: str, numbers: Collection[int]) -> tuple[int, ...]:

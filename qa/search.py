@@ -31,7 +31,7 @@ from qa.errors import IndexNotFoundError, IndexStaleError, InvalidInputError
 from qa.index import ClaimIndex, Ragged, build_index, load_index
 from qa.model import Encoded, Encoder, load_encoder
 from qa.names import KnownWords
-from qa.references import named_sections
+from qa.references import asks_overview, named_sections
 from qa.settings import DEFAULT_MIN_CONFIDENCE, Settings
 from qa.text import normalise
 from qa.transcript import Claim, Section, Transcript, load_transcript
@@ -61,6 +61,9 @@ CONFIDENCE_OFFSET = -1.01
 # above the background (the median margin of the best claim of own's answerable questions).
 LITERAL_MARGIN = 0.0486
 LITERAL_MAX_WORDS = 4
+# "这篇访谈讲了什么?" gets the best claim of each dialogue when its best claim is more likely
+# not to answer it than to answer it.
+OVERVIEW_BELOW = 0.5
 
 
 def claim_dict(claim: Claim, section: Section) -> dict[str, Any]:
@@ -268,7 +271,46 @@ class Searcher:
             )
             if len(answers) == question.top_k:
                 break
+        # A question about the whole transcript that no claim is likely to answer by itself.
+        # (`min_confidence` 0 asks for the plain ranking.)
+        if (
+            cut > 0
+            and float(confidence.max()) < OVERVIEW_BELOW
+            and not scope
+            and not unknown
+            and asks_overview(normalise(text))
+        ):
+            answers = self._overview(scores, background, question.top_k, cut)
         return Result(text, tuple(answers), bool(answers))
+
+    def _overview(
+        self, scores: NDArray[np.float64], background: float, top_k: int, cut: float
+    ) -> list[Answer]:
+        """The best claim of each dialogue, best first: the answer to "这篇访谈讲了什么?", which
+        no single claim matches better than generic questions do. Like a keyword question it
+        counts as answered; each claim is judged against the best claim of its own dialogue."""
+        transcript = self.index.transcript
+        sections = np.array([c.section for c in transcript.claims])
+        best = np.array([scores[sections == n].max() for n in sections])
+        floor = min(background, float(scores.max()) - LITERAL_MARGIN)
+        confidence = confidences(scores, floor, best=best)
+        answers: list[Answer] = []
+        for i in np.argsort(-scores, kind="stable"):
+            if scores[i] < best[i] or confidence[i] < cut:
+                continue
+            claim = transcript.claims[int(i)]
+            answers.append(
+                Answer(
+                    rank=len(answers) + 1,
+                    claim=claim,
+                    section=transcript.section(claim.section),
+                    score=float(scores[i]),
+                    confidence=float(confidence[i]),
+                )
+            )
+            if len(answers) == top_k:
+                break
+        return answers
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in `question` (DeepSeek, Mamba) that the transcript never uses."""
@@ -327,7 +369,7 @@ class Searcher:
 def confidences(
     scores: NDArray[np.float64],
     background: float,
-    best: float | None = None,
+    best: float | NDArray[np.float64] | None = None,
     *,
     unknown_name: bool = False,
 ) -> NDArray[np.float64]:
@@ -335,7 +377,7 @@ def confidences(
     questions clearly (the transcript answers this) and is close to the best claim (`best`:
     the best score among the claims searched, by default all); lower when the question names
     something the transcript never does (`unknown_name`)."""
-    top = float(scores.max()) if best is None else best
+    top = float(scores.max()) if best is None else best  # per claim, if an array
     z = (
         CONFIDENCE_MARGIN * (scores - background)
         + CONFIDENCE_GAP * np.minimum(scores - top, 0.0)

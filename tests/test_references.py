@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.references import named_sections
+from qa.references import asks_overview, named_sections
 
 TEN = range(1, 11)
 
@@ -47,3 +47,35 @@ def test_a_named_dialogue_is_found(question: str, sections: tuple[int, ...]) -> 
 )
 def test_words_that_only_look_like_a_reference_name_nothing(question: str) -> None:
     assert named_sections(question, TEN) == ()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "这篇访谈讲了什么?",
+        "这次对话的主要观点是什么?",
+        "Kaiser 和李建忠聊了哪些话题?",
+        "总结一下整篇对话",
+        "Summarize the whole interview",
+        "What is the interview about?",
+        "What topics did they cover?",
+        "Key takeaways from this talk?",
+    ],
+)
+def test_a_question_about_the_whole_transcript_asks_for_an_overview(question: str) -> None:
+    assert asks_overview(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "这篇访谈讲了什么菜谱?",  # asks about something in it
+        "这篇访谈的完整视频在哪里可以看到?",
+        "强化学习部分讲了什么?",  # a part of it
+        "Summarize the discussion on robots",
+        "What does the conversation say about RL?",
+        "What is reinforcement learning about?",
+    ],
+)
+def test_a_question_about_something_in_it_asks_for_no_overview(question: str) -> None:
+    assert not asks_overview(question)

@@ -127,6 +127,30 @@ def test_english_capitalisation_habits_are_not_names_the_transcript_lacks(
     assert result.answers[0].claim.id.startswith(gold)
 
 
+@pytest.mark.parametrize("question", ["这篇访谈讲了什么?", "Summarize the whole interview"])
+def test_a_question_about_the_whole_transcript_gets_a_claim_of_each_dialogue(
+    real_searcher: Searcher, question: str
+) -> None:
+    result = real_searcher.search(question, top_k=10)
+    assert result.answered
+    sections = [a.section.number for a in result.answers]
+    assert len(sections) >= 5
+    assert len(set(sections)) == len(sections)
+    assert [a.rank for a in result.answers] == list(range(1, len(sections) + 1))
+    # min_confidence 0 still asks for the plain ranking.
+    plain = real_searcher.search(question, top_k=10, min_confidence=0)
+    assert [a.score for a in plain.answers] == sorted(
+        (a.score for a in plain.answers), reverse=True
+    )
+    assert len({a.section.number for a in plain.answers}) < 10
+
+
+def test_an_overview_question_about_one_topic_stays_on_it(real_searcher: Searcher) -> None:
+    result = real_searcher.search("这篇访谈里关于强化学习的主要观点是什么?")
+    assert [a.section.number for a in result.answers[:2]] == [7, 7]  # no overview
+    assert not real_searcher.search("这篇访谈讲了什么菜谱?").answered
+
+
 def test_zero_min_confidence_returns_the_full_ranking(real_searcher: Searcher) -> None:
     result = real_searcher.search("怎么给猫剪指甲?", top_k=7, min_confidence=0)
     assert len(result.answers) == 7
