@@ -148,13 +148,16 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
                 "question": args.question,
                 "answered": result.answered,
                 "answers": [a.to_dict() for a in result.answers],
+                "unknown_names": list(result.unknown_names),
                 "model": searcher.encoder.name,
             }
         )
         return 0
     from qa.transcript import section_label
 
-    if not result.answered:
+    if not result.answered and result.unknown_names:
+        print(f"Not in the transcript: it never mentions {', '.join(result.unknown_names)}.")
+    elif not result.answered:
         print("Not in the transcript: no claim answers this question confidently.")
         print("(--min-confidence 0 shows the closest claims anyway.)")
     for answer in result.answers:

@@ -32,9 +32,14 @@ def render_context(result: Result, source: Source) -> str:
     a plain statement that the transcript does not answer it."""
     title = f"{source.title} ({source.publisher}, {source.published})"
     if not result.answered:
+        why = (
+            f"it never mentions {', '.join(result.unknown_names)}"
+            if result.unknown_names
+            else "no claim in it is relevant enough"
+        )
         return (
             f"The transcript {title} does not answer the question “{result.question}”: "
-            "no claim in it is relevant enough. Say so rather than answer from the transcript."
+            f"{why}. Say so rather than answer from the transcript."
         )
     lines = [f"Claims from the transcript {title} relevant to “{result.question}”:"]
     lines += [context_line(a) for a in result.answers]

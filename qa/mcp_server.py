@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from qa import __version__
 from qa.context import render_context
 from qa.errors import QAError
-from qa.schemas import ClaimOut, Confidence, Score
+from qa.schemas import UNKNOWN_NAMES, ClaimOut, Confidence, Score
 from qa.search import Searcher, open_searcher
 from qa.settings import Settings
 
@@ -52,6 +52,7 @@ class SearchOutput(BaseModel):
         description="False when no claim is relevant enough: the transcript does not answer it."
     )
     claims: list[ClaimFound] = Field(description="Best first; empty when not answered.")
+    unknown_names: list[str] = Field(description=UNKNOWN_NAMES)
 
 
 def build_server(
@@ -80,6 +81,7 @@ def build_server(
             question=result.question,
             answered=result.answered,
             claims=[ClaimFound.model_validate(a.to_dict()) for a in result.answers],
+            unknown_names=list(result.unknown_names),
         )
         text = render_context(result, loaded.transcript.source)
         return CallToolResult(

@@ -130,6 +130,7 @@ def add_routes(app: FastAPI, state: State, metrics: Metrics) -> None:
             "question": result.question,
             "answered": result.answered,
             "answers": [a.to_dict() for a in result.answers],
+            "unknown_names": list(result.unknown_names),
             "model": searcher.encoder.name,
             "took_ms": round((time.perf_counter() - start) * 1000, 1),
         }
@@ -153,11 +154,12 @@ def add_routes(app: FastAPI, state: State, metrics: Metrics) -> None:
         for q, result in zip(body.queries, results, strict=True):
             wanted = q.filter.document_id if q.filter else None
             if wanted is not None and wanted != transcript.sha256:
-                result = Result(result.question, (), False)
+                result = Result(result.question, (), False, result.unknown_names)
             item: dict[str, Any] = {
                 "query": q.query,
                 "results": [_chunk(a, transcript) for a in result.answers],
                 "answered": result.answered,
+                "unknown_names": list(result.unknown_names),
             }
             if body.context:
                 item["context"] = render_context(result, transcript.source)

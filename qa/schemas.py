@@ -14,6 +14,10 @@ CONTEXT_FIELD = (
     "Also return `context`: the answer as a block of text to paste into a chatbot's prompt, "
     "one line per claim with its citation numbers, and how to cite them."
 )
+UNKNOWN_NAMES = (
+    "Names in the question (DeepSeek, Mamba) that the transcript never uses: it can say "
+    "nothing about them, which is why such a question is seldom answered."
+)
 CONTEXT_OUT = (
     "With `context: true` only: one line per claim, such as `[33] RL数据效率高得多… "
     "(对话七 · 强化学习:…)`, then an instruction to cite with those numbers; or a statement "
@@ -80,6 +84,7 @@ class AskResponse(BaseModel):
         "probably does not answer the question (and `answers` is empty)."
     )
     answers: list[AnswerOut]
+    unknown_names: list[str] = Field(description=UNKNOWN_NAMES)
     model: str
     took_ms: float
     context: str | None = Field(default=None, description=CONTEXT_OUT)
@@ -189,6 +194,7 @@ ASK_RESPONSE_EXAMPLE: dict[str, Any] = {
             "confidence": 0.2243,
         },
     ],
+    "unknown_names": [],
     "model": "intfloat/multilingual-e5-small",
     "took_ms": 21.4,
 }
@@ -275,6 +281,7 @@ class QueryResultOut(BaseModel):
         "relevant enough (the transcript does not answer it)."
     )
     answered: bool = Field(description="False when `results` is empty.")
+    unknown_names: list[str] = Field(description=UNKNOWN_NAMES)
     context: str | None = Field(default=None, description=CONTEXT_OUT)
 
 

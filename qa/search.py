@@ -101,6 +101,9 @@ class Result:
     question: str
     answers: tuple[Answer, ...]
     answered: bool
+    # Names in the question (DeepSeek, Mamba) that the transcript never uses: it can say
+    # nothing about them, which is why such a question is seldom answered.
+    unknown_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,8 @@ class Searcher:
         quoting = self._quoting(text)
         if quoting.any():
             background = min(background, float(scores[quoting].max()) - LITERAL_MARGIN)
-        unknown = bool(self.unknown_names(text))
+        names = tuple(self.unknown_names(text))
+        unknown = bool(names)
         if not scope:
             confidence = confidences(scores, background, unknown_name=unknown)
         else:
@@ -281,7 +285,7 @@ class Searcher:
             and asks_overview(normalise(text))
         ):
             answers = self._overview(scores, background, question.top_k, cut)
-        return Result(text, tuple(answers), bool(answers))
+        return Result(text, tuple(answers), bool(answers), names)
 
     def _overview(
         self, scores: NDArray[np.float64], background: float, top_k: int, cut: float

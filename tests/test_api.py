@@ -114,7 +114,8 @@ def test_ask_returns_the_claim_whose_text_is_asked(client: TestClient) -> None:
     response = client.post("/ask", json={"question": D7C2, "top_k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"question", "answered", "answers", "model", "took_ms"}
+    assert set(body) == {"question", "answered", "answers", "unknown_names", "model", "took_ms"}
+    assert body["unknown_names"] == []
     assert body["question"] == D7C2
     assert body["model"] == "fake/hash"
     assert body["took_ms"] >= 0
@@ -152,6 +153,14 @@ def test_ask_within_a_section_returns_only_that_section(client: TestClient) -> N
 def test_ask_leaves_out_answers_below_min_confidence(client: TestClient) -> None:
     body = client.get("/ask", params={"q": "zzz qqq", "min_confidence": 1}).json()
     assert body == {**body, "answered": False, "answers": []}
+
+
+def test_ask_and_query_say_which_names_the_transcript_never_uses(client: TestClient) -> None:
+    question = "Kaiser 怎么看 DeepSeek 和 Mamba?"
+    asked = client.post("/ask", json={"question": question}).json()
+    assert asked["unknown_names"] == ["DeepSeek", "Mamba"]
+    queried = client.post("/query", json={"queries": [{"query": question}]}).json()
+    assert queried["results"][0]["unknown_names"] == ["DeepSeek", "Mamba"]
 
 
 def test_ask_runs_the_search_off_the_event_loop(

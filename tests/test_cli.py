@@ -70,6 +70,15 @@ def test_ask_finds_an_english_question_and_prints_citations(env: dict[str, str])
     assert "对话一 · 语言对于智能到底意味着什么" in done.stdout
 
 
+def test_ask_says_which_name_the_transcript_never_mentions(env: dict[str, str]) -> None:
+    done = qa(env, "ask", "Kaiser对Mamba架构怎么看?")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Not in the transcript: it never mentions Mamba.")
+    as_json = json.loads(qa(env, "ask", "--json", "Kaiser对Mamba架构怎么看?").stdout)
+    assert as_json["answered"] is False
+    assert as_json["unknown_names"] == ["Mamba"]
+
+
 def test_ask_within_a_section_returns_only_that_section(env: dict[str, str]) -> None:
     done = qa(env, "ask", "--json", "--section", "9", "-k", "10", "--min-confidence", "0", "memory")
     assert done.returncode == 0, done.stderr

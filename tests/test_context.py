@@ -56,6 +56,12 @@ def client(real_settings: Settings, real_searcher: Searcher) -> Iterator[TestCli
         yield client
 
 
+def test_context_names_what_the_transcript_never_mentions() -> None:
+    result = Result("DeepSeek 好用吗?", (), answered=False, unknown_names=("DeepSeek",))
+    text = render_context(result, SOURCE)
+    assert "does not answer the question “DeepSeek 好用吗?”: it never mentions DeepSeek." in text
+
+
 def test_ask_returns_context_only_when_asked(client: TestClient) -> None:
     question = "只用一千道数学题训练,强化学习也能学会吗?"
     plain = client.post("/ask", json={"question": question, "top_k": 2})

@@ -47,7 +47,9 @@ async def check_the_tool(session: ClientSession) -> None:
     (tool,) = (await session.list_tools()).tools
     assert tool.name == "search_transcript"
     assert tool.output_schema is not None
-    assert {"question", "answered", "claims"} <= set(tool.output_schema["properties"])
+    assert {"question", "answered", "claims", "unknown_names"} <= set(
+        tool.output_schema["properties"]
+    )
     assert "[6][7]" in (tool.description or "")
 
     found = await session.call_tool("search_transcript", {"question": RL_QUESTION, "top_k": 3})
@@ -59,6 +61,11 @@ async def check_the_tool(session: ClientSession) -> None:
     assert 0 < first["confidence"] <= 1
     text = found.content[0].text  # type: ignore[union-attr]
     assert "[33] RL数据效率高得多,可从有限数据中学习,如1000道数学题 (对话七 · " in text
+
+    unknown = await session.call_tool("search_transcript", {"question": "Kaiser怎么看DeepSeek?"})
+    assert unknown.structured_content is not None
+    assert unknown.structured_content["unknown_names"] == ["DeepSeek"]
+    assert "never mentions DeepSeek" in unknown.content[0].text  # type: ignore[union-attr]
 
     empty = await session.call_tool("search_transcript", {"question": "  "})
     assert empty.is_error
