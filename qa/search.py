@@ -256,25 +256,9 @@ class Searcher:
             inside = np.array([c.section in scope for c in claims])
             best = float(scores[inside].max())
             confidence = confidences(scores, background, best=best, unknown_name=unknown)
-        answers: list[Answer] = []
-        for i in np.argsort(-scores, kind="stable"):
-            claim = claims[int(i)]
-            if scope and claim.section not in scope:
-                continue
-            if confidence[i] < cut:
-                # Confidence falls with the score, so every later claim is below the cut too.
-                break
-            answers.append(
-                Answer(
-                    rank=len(answers) + 1,
-                    claim=claim,
-                    section=self.index.transcript.section(claim.section),
-                    score=float(scores[i]),
-                    confidence=float(confidence[i]),
-                )
-            )
-            if len(answers) == question.top_k:
-                break
+        order = [int(i) for i in np.argsort(-scores, kind="stable")]
+        inside_scope = [i for i in order if not scope or claims[i].section in scope]
+        answers = self._answers(inside_scope, scores, confidence, question.top_k, cut)
         # A question about the whole transcript that no claim is likely to answer by itself.
         # (`min_confidence` 0 asks for the plain ranking.)
         if (
@@ -293,16 +277,28 @@ class Searcher:
         """The best claim of each dialogue, best first: the answer to "这篇访谈讲了什么?", which
         no single claim matches better than generic questions do. Like a keyword question it
         counts as answered; each claim is judged against the best claim of its own dialogue."""
-        transcript = self.index.transcript
-        sections = np.array([c.section for c in transcript.claims])
+        sections = np.array([c.section for c in self.index.transcript.claims])
         best = np.array([scores[sections == n].max() for n in sections])
         floor = min(background, float(scores.max()) - LITERAL_MARGIN)
         confidence = confidences(scores, floor, best=best)
+        order = [int(i) for i in np.argsort(-scores, kind="stable") if scores[i] >= best[i]]
+        return self._answers(order, scores, confidence, top_k, cut)
+
+    def _answers(
+        self,
+        order: Sequence[int],
+        scores: NDArray[np.float64],
+        confidence: NDArray[np.float64],
+        top_k: int,
+        cut: float,
+    ) -> list[Answer]:
+        """The claims in `order` whose confidence clears `cut`, ranked, at most `top_k`."""
+        transcript = self.index.transcript
         answers: list[Answer] = []
-        for i in np.argsort(-scores, kind="stable"):
-            if scores[i] < best[i] or confidence[i] < cut:
+        for i in order:
+            if confidence[i] < cut:
                 continue
-            claim = transcript.claims[int(i)]
+            claim = transcript.claims[i]
             answers.append(
                 Answer(
                     rank=len(answers) + 1,
