@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Annotated, Any
 
@@ -154,7 +154,7 @@ def add_routes(app: FastAPI, state: State, metrics: Metrics) -> None:
         for q, result in zip(body.queries, results, strict=True):
             wanted = q.filter.document_id if q.filter else None
             if wanted is not None and wanted != transcript.sha256:
-                result = Result(result.question, (), False, result.unknown_names)
+                result = replace(result, answers=(), answered=False)
             item: dict[str, Any] = {
                 "query": q.query,
                 "results": [_chunk(a, transcript) for a in result.answers],

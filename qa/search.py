@@ -214,10 +214,12 @@ class Searcher:
         if not questions:
             return []
         numbers = [s.number for s in self.index.transcript.sections]
+        # The text checks read simplified characters, as the model does.
+        plain = [normalise(t) for t in texts]
         # The dialogues each question is about: its `section`, else those its text names.
         scopes = [
-            (q.section,) if q.section is not None else named_sections(normalise(t), numbers)
-            for t, q in zip(texts, questions, strict=True)
+            (q.section,) if q.section is not None else named_sections(p, numbers)
+            for p, q in zip(plain, questions, strict=True)
         ]
         # "对话四" means nothing to the model; the dialogue's title says what the reader means.
         encoded = self.encoder.encode_tokens(
@@ -228,9 +230,9 @@ class Searcher:
             query=True,
         )
         return [
-            self._rank(text, q, cut, query, scope)
-            for text, q, cut, query, scope in zip(
-                texts, questions, cuts, encoded, scopes, strict=True
+            self._rank(text, p, q, cut, query, scope)
+            for text, p, q, cut, query, scope in zip(
+                texts, plain, questions, cuts, encoded, scopes, strict=True
             )
         ]
 
@@ -239,26 +241,28 @@ class Searcher:
         return f"{text} ({'; '.join(titles)})" if titles else text
 
     def _rank(
-        self, text: str, question: Question, cut: float, query: Encoded, scope: tuple[int, ...]
+        self,
+        text: str,
+        plain: str,
+        question: Question,
+        cut: float,
+        query: Encoded,
+        scope: tuple[int, ...],
     ) -> Result:
+        """`text` as asked, `plain` simplified (qa/text.py)."""
         scores, background = self.scores(query)
-        claims = self.index.transcript.claims
-        quoting = self._quoting(text)
+        quoting = self._quoting(plain)
         if quoting.any():
-            background = min(background, float(scores[quoting].max()) - LITERAL_MARGIN)
+            background = _answered(background, float(scores[quoting].max()))
         names = tuple(self.unknown_names(text))
         unknown = bool(names)
-        if not scope:
-            confidence = confidences(scores, background, unknown_name=unknown)
-        else:
-            # Asked about some dialogues: the question is which of *their* claims answers, so
-            # the gap is to the best claim there, not to a better one elsewhere.
-            inside = np.array([c.section in scope for c in claims])
-            best = float(scores[inside].max())
-            confidence = confidences(scores, background, best=best, unknown_name=unknown)
-        order = [int(i) for i in np.argsort(-scores, kind="stable")]
-        inside_scope = [i for i in order if not scope or claims[i].section in scope]
-        answers = self._answers(inside_scope, scores, confidence, question.top_k, cut)
+        # Asked about some dialogues: the question is which of *their* claims answers, so the
+        # gap is to the best claim there, not to a better one elsewhere.
+        inside = np.array([not scope or c.section in scope for c in self.index.transcript.claims])
+        best = float(scores[inside].max())
+        confidence = confidences(scores, background, best=best, unknown_name=unknown)
+        order = [int(i) for i in np.argsort(-scores, kind="stable") if inside[i]]
+        answers = self._answers(order, scores, confidence, question.top_k, cut)
         # A question about the whole transcript that no claim is likely to answer by itself.
         # (`min_confidence` 0 asks for the plain ranking.)
         if (
@@ -266,7 +270,7 @@ class Searcher:
             and float(confidence.max()) < OVERVIEW_BELOW
             and not scope
             and not unknown
-            and asks_overview(normalise(text))
+            and asks_overview(plain)
         ):
             answers = self._overview(scores, background, question.top_k, cut)
         return Result(text, tuple(answers), bool(answers), names)
@@ -277,10 +281,11 @@ class Searcher:
         """The best claim of each dialogue, best first: the answer to "这篇访谈讲了什么?", which
         no single claim matches better than generic questions do. Like a keyword question it
         counts as answered; each claim is judged against the best claim of its own dialogue."""
-        sections = np.array([c.section for c in self.index.transcript.claims])
-        best = np.array([scores[sections == n].max() for n in sections])
-        floor = min(background, float(scores.max()) - LITERAL_MARGIN)
-        confidence = confidences(scores, floor, best=best)
+        section = self.index.late.claim_section
+        best_in_section = np.full(int(section.max()) + 1, -np.inf)
+        np.maximum.at(best_in_section, section, scores)
+        best = best_in_section[section]
+        confidence = confidences(scores, _answered(background, float(scores.max())), best=best)
         order = [int(i) for i in np.argsort(-scores, kind="stable") if scores[i] >= best[i]]
         return self._answers(order, scores, confidence, top_k, cut)
 
@@ -316,10 +321,10 @@ class Searcher:
         """Names in `question` (DeepSeek, Mamba) that the transcript never uses."""
         return self._known.unknown_names(question)
 
-    def _quoting(self, text: str) -> NDArray[np.bool_]:
-        """Which claims (with their section titles) contain every word of a question that is
-        a few words and nothing else; none for a question in sentences."""
-        words = [w for w in re.split(r"[^\w.+#-]+", normalise(text).casefold()) if w]
+    def _quoting(self, plain: str) -> NDArray[np.bool_]:
+        """Which claims (with their section titles) contain every word of a question (`plain`:
+        simplified) that is a few words and nothing else; none for a question in sentences."""
+        words = [w for w in re.split(r"[^\w.+#-]+", plain.casefold()) if w]
         if not 0 < len(words) <= LITERAL_MAX_WORDS or min(map(len, words)) < 2:
             return np.zeros(self._n, dtype=bool)
         # Latin words match whole ("in" is not in "Scaling"); Chinese has no spaces to match on.
@@ -364,6 +369,12 @@ class Searcher:
 
     def _idf(self, token_id: int) -> float:
         return math.log((self._n + 1) / (self._df.get(token_id, 0) + 0.5))
+
+
+def _answered(background: float, best: float) -> float:
+    """The background score that makes a claim scoring `best` count as answered (a keyword
+    question, a question about the whole transcript): at most `LITERAL_MARGIN` below it."""
+    return min(background, best - LITERAL_MARGIN)
 
 
 def confidences(
