@@ -27,6 +27,9 @@ _ORDINARY = frozenset((
     "english", "chinese", "mandarin", "cantonese", "japanese", "korean", "french",
     "german", "spanish", "portuguese", "italian", "russian", "arabic", "hindi",
 ))
+# Lower-case words inside a Title Case run ("Tower of Babel", "Mixture of Experts"); not "and"
+# or "to", which join names as often ("from Google to Meta").
+_CONNECTORS = frozenset(("of", "for", "in", "on"))
 # fmt: on
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 # The longest name in pinyin looked for, in syllables (Li Jianzhong is 1 + 2).
@@ -46,16 +49,31 @@ def names_in(text: str) -> list[str]:
     # English writes terms in Title Case ("World Models"); in a Chinese question such a run
     # is a name or a title ("Google Brain", 《Attention Is All You Need》).
     english = not _HAN.search(text)
+    titled = _title_case(words) if english else set()
     found = []
     for i, word in enumerate(words):
         if len(word.text) < 2:
             continue
-        titled = english and (
-            (i > 0 and word.joins(words[i - 1]))
-            or (i + 1 < len(words) and words[i + 1].joins(word))
-        )
-        if word.inner or (word.capital and not titled):
+        if word.inner or (word.capital and i not in titled):
             found.append(word.text)
+    return found
+
+
+def _title_case(words: list[_Word]) -> set[int]:
+    """The places of the words in runs of two or more capitalised words, which may have a
+    connector between two plain ones ("Tower of Babel", not "Kaiser of OpenAI")."""
+    found: set[int] = set()
+    for i, word in enumerate(words):
+        if i > 0 and word.joins(words[i - 1]):
+            found |= {i - 1, i}
+        elif (
+            i > 1
+            and words[i - 1].text.lower() in _CONNECTORS
+            and words[i - 1].spaced
+            and word.joins(words[i - 2])
+            and not (word.inner or words[i - 2].inner)
+        ):
+            found |= {i - 2, i}
     return found
 
 

@@ -1,6 +1,7 @@
-"""Which dialogues a question names by number: "对话四讲了什么?", "第三段对话", "dialogue 6",
-"the second section". Readers see the transcript's numbered headings and ask about them. And
-whether it asks what the whole transcript says ("这篇访谈讲了什么?", "Summarize the interview")."""
+"""Which dialogues a question names by number: "对话四讲了什么?", "第三段", "dialogue 6",
+"the second section", "part 3". Readers see the transcript's numbered headings and ask about
+them. And whether it asks what the whole transcript says ("这篇访谈讲了什么?", "Summarize the
+interview")."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ _ZH_NUMBER = r"[0-9]{1,2}|[一二两三四五六七八九十]{1,3}"
 _NOT_AFTER = "开样直起般些下定切致点次个种位方面边同共旦再遍轮场"
 _ZH = re.compile(
     rf"对话\s*(?P<a>{_ZH_NUMBER})(?![{_NOT_AFTER}])"
-    rf"|第\s*(?P<b>{_ZH_NUMBER})\s*(?:个|段|场|轮|次)?\s*(?:对话|部分|节)"
+    rf"|第\s*(?P<b>{_ZH_NUMBER})\s*(?:(?:个|段|场|轮|次)?\s*(?:对话|部分|节|话题|主题)|段)"
 )
 # fmt: off
 _EN_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
@@ -28,7 +29,9 @@ _EN = re.compile(
     rf"(?P<n>[0-9]{{1,2}}|{'|'.join(_EN_WORDS)})\b"
     r"|\bconversation\s*#?\s*(?P<d>[0-9]{1,2})\b"
     rf"|\b(?P<o>[0-9]{{1,2}}(?:st|nd|rd|th)|{'|'.join(_EN_ORDINALS)}|last|final)\s+"
-    r"(?:dialogue|dialog|section|conversation)\b",
+    r"(?:dialogue|dialog|section|conversation|part|segment|chapter|topic)\b"
+    r"|\b(?:part|segment|chapter)\s*#?\s*(?P<p>[0-9]{1,2}|"
+    rf"{'|'.join(_EN_WORDS)})\b",
     re.IGNORECASE,
 )
 
@@ -75,7 +78,7 @@ def named_sections(question: str, numbers: Collection[int]) -> tuple[int, ...]:
     for match in _ZH.finditer(question):
         found.append(_zh_number(match["a"] or match["b"]))
     for match in _EN.finditer(question):
-        found.append(_en_number(match["n"] or match["d"] or match["o"], numbers))
+        found.append(_en_number(match["n"] or match["d"] or match["o"] or match["p"], numbers))
     return tuple(dict.fromkeys(n for n in found if n in numbers))
 
 

@@ -60,3 +60,10 @@ def test_title_case_in_english_is_no_name_but_in_chinese_it_is() -> None:
     assert TRANSCRIPT.unknown_names("Does Kaiser think Mamba wins?") == ["Mamba"]
     # A possessive marks a name, not a term.
     assert TRANSCRIPT.unknown_names("Is Anthropic's Claude good?") == ["Anthropic", "Claude"]
+
+
+def test_a_title_case_run_may_have_a_connector_but_names_joined_by_one_stay_names() -> None:
+    assert TRANSCRIPT.unknown_names("Is natural language a new Tower of Babel?") == []
+    assert TRANSCRIPT.unknown_names("Did they cover Mixture of Experts?") == []
+    assert TRANSCRIPT.unknown_names("Why did he move from Google to Meta?") == ["Google", "Meta"]
+    assert TRANSCRIPT.unknown_names("Is he the Kaiser of DeepSeek?") == ["DeepSeek"]

@@ -26,6 +26,11 @@ TEN = range(1, 11)
         ("the 7th section", (7,)),
         ("the last section", (10,)),
         ("conversation 3", (3,)),
+        ("第六段关于具身智能都聊了哪些观点", (6,)),
+        ("第八个话题讲了什么", (8,)),
+        ("Can you summarize the third part of the conversation?", (3,)),
+        ("What is part 5 about?", (5,)),
+        ("the second segment", (2,)),
     ],
 )
 def test_a_named_dialogue_is_found(question: str, sections: tuple[int, ...]) -> None:
@@ -38,6 +43,9 @@ def test_a_named_dialogue_is_found(question: str, sections: tuple[int, ...]) -> 
         "Kaiser在对话一开始说了什么?",  # 一开始: as the conversation begins
         "这段对话一直在讨论什么?",
         "具身智能的第一个版本会是什么样?",
+        "第一次听说这个观点",
+        "What's the hardest part of getting agents to work together?",
+        "Was writing software part of the original motivation?",
         "How does the first version work?",
         "in the conversation one thing stood out",
         "对话十一讲了什么?",  # there is no dialogue 11
