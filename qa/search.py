@@ -7,7 +7,8 @@ Scoring (measured in docs/quality.md):
 - plus the dense sentence cosines (FAISS, exact inner product) of both;
 - plus the late-interaction match of the claim's whole section (title and all its claims).
 A question that names dialogues by number is searched within them (qa/references.py); one
-that is a few words a claim uses ("Sora") counts as answered; traditional Chinese is simplified.
+that is a few words a claim uses ("Sora") counts as answered; the claims with a phrase it quotes
+(“数据效率”) come first; traditional Chinese is simplified.
 A claim's confidence compares its score with the best score over background sentences that
 no transcript answers (is this answered at all?) and with the best claim's (is it this claim?);
 a logistic model fitted on our own questions (`scripts/calibrate.py`, never on the dev set)
@@ -61,6 +62,8 @@ CONFIDENCE_OFFSET = -1.01
 # above the background (the median margin of the best claim of own's answerable questions).
 LITERAL_MARGIN = 0.0486
 LITERAL_MAX_WORDS = 4
+# A phrase in quotation marks: “…”, "…", 「…」, 『…』 (not '…', which English uses as apostrophes).
+_QUOTED = re.compile(r'[“"「『]([^“”"「」『』]{1,60})[”"」』]')
 # "这篇访谈讲了什么?" gets the best claim of each dialogue when its best claim is more likely
 # not to answer it than to answer it.
 OVERVIEW_BELOW = 0.5
@@ -259,9 +262,15 @@ class Searcher:
         # Asked about some dialogues: the question is which of *their* claims answers, so the
         # gap is to the best claim there, not to a better one elsewhere.
         inside = np.array([not scope or c.section in scope for c in self.index.transcript.claims])
-        best = float(scores[inside].max())
-        confidence = confidences(scores, background, best=best, unknown_name=unknown)
+        best: float | NDArray[np.float64] = float(scores[inside].max())
         order = [int(i) for i in np.argsort(-scores, kind="stable") if inside[i]]
+        # "“数据效率”出现在哪些语境?": the claims with a phrase the reader quoted come first,
+        # each judged against the best of them.
+        quoted = self._quoted(plain) & inside
+        if quoted.any():
+            best = np.where(quoted, float(scores[quoted].max()), best)
+            order = [i for i in order if quoted[i]] + [i for i in order if not quoted[i]]
+        confidence = confidences(scores, background, best=best, unknown_name=unknown)
         answers = self._answers(order, scores, confidence, question.top_k, cut)
         # A question about the whole transcript that no claim is likely to answer by itself.
         # (`min_confidence` 0 asks for the plain ranking.)
@@ -330,6 +339,13 @@ class Searcher:
         # Latin words match whole ("in" is not in "Scaling"); Chinese has no spaces to match on.
         patterns = [re.compile(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])") for w in words]
         return np.array([all(p.search(claim) for p in patterns) for claim in self._literal])
+
+    def _quoted(self, plain: str) -> NDArray[np.bool_]:
+        """Which claims (with their section titles) contain a phrase that the question (`plain`:
+        simplified) puts in quotation marks; quotes around a paraphrase match nothing."""
+        phrases = [p.strip().casefold() for p in _QUOTED.findall(plain)]
+        phrases = [p for p in phrases if len(p) >= 2]
+        return np.array([any(p in claim for p in phrases) for claim in self._literal], dtype=bool)
 
     def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
         """Every claim's score, and the best background score, for one encoded question."""

@@ -86,6 +86,23 @@ def test_only_whole_latin_words_count_as_the_transcripts_words(real_searcher: Se
     assert real_searcher._quoting("具身智能").any()  # Chinese words are matched inside text
 
 
+@pytest.mark.parametrize(
+    ("question", "claims"),
+    [
+        # Unquoted, d6c4 outranks d6c1, and d1c5 outranks d3c4.
+        ("“数据效率”这个说法在访谈里是在什么背景下出现的?", {"d6c1", "d7c2"}),
+        ("In which contexts does the word “抽象” appear?", {"d1c4", "d3c4"}),
+    ],
+)
+def test_claims_with_a_phrase_the_reader_quotes_come_first(
+    real_searcher: Searcher, question: str, claims: set[str]
+) -> None:
+    result = real_searcher.search(question, top_k=2, min_confidence=0)
+    assert {a.claim.id for a in result.answers} == claims
+    # Quotes around a paraphrase, words no claim has, pick out nothing.
+    assert not real_searcher._quoted("图像里的东西之所以“有意义”,靠什么?").any()
+
+
 @pytest.mark.parametrize("question", ["iPhone", "Tesla Optimus", "Python 3.12"])
 def test_words_the_transcript_does_not_use_together_are_not_enough(
     real_searcher: Searcher, question: str
