@@ -336,16 +336,15 @@ class Searcher:
         words = [w for w in re.split(r"[^\w.+#-]+", plain.casefold()) if w]
         if not 0 < len(words) <= LITERAL_MAX_WORDS or min(map(len, words)) < 2:
             return np.zeros(self._n, dtype=bool)
-        # Latin words match whole ("in" is not in "Scaling"); Chinese has no spaces to match on.
-        patterns = [re.compile(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])") for w in words]
+        patterns = [_whole(w) for w in words]
         return np.array([all(p.search(claim) for p in patterns) for claim in self._literal])
 
     def _quoted(self, plain: str) -> NDArray[np.bool_]:
         """Which claims (with their section titles) contain a phrase that the question (`plain`:
         simplified) puts in quotation marks; quotes around a paraphrase match nothing."""
         phrases = [p.strip().casefold() for p in _QUOTED.findall(plain)]
-        phrases = [p for p in phrases if len(p) >= 2]
-        return np.array([any(p in claim for p in phrases) for claim in self._literal], dtype=bool)
+        patterns = [_whole(p) for p in phrases if len(p) >= 2]
+        return np.array([any(p.search(claim) for p in patterns) for claim in self._literal])
 
     def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
         """Every claim's score, and the best background score, for one encoded question."""
@@ -385,6 +384,14 @@ class Searcher:
 
     def _idf(self, token_id: int) -> float:
         return math.log((self._n + 1) / (self._df.get(token_id, 0) + 0.5))
+
+
+def _whole(text: str) -> re.Pattern[str]:
+    """`text` (casefolded) where it stands whole: a Latin letter or digit at its edge must not run
+    on ("in" is not in "Scaling"); Chinese has no spaces to match on ("RL数据效率" has 数据效率)."""
+    before = r"(?<![a-z0-9])" if re.match(r"[a-z0-9]", text) else ""
+    after = r"(?![a-z0-9])" if re.search(r"[a-z0-9]$", text) else ""
+    return re.compile(before + re.escape(text) + after)
 
 
 def _answered(background: float, best: float) -> float:

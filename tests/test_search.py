@@ -84,6 +84,9 @@ def test_only_whole_latin_words_count_as_the_transcripts_words(real_searcher: Se
     assert not real_searcher._quoting("ora").any()
     assert not real_searcher._quoting("in").any()
     assert real_searcher._quoting("具身智能").any()  # Chinese words are matched inside text
+    # ... even right after a Latin word: d7c2 says "RL数据效率", d6c1 "但数据效率".
+    assert real_searcher._quoting("数据效率").sum() == 2
+    assert not real_searcher._quoted('what does "ora" mean').any()
 
 
 @pytest.mark.parametrize(
