@@ -344,6 +344,8 @@ class Searcher:
         simplified) puts in quotation marks; quotes around a paraphrase match nothing."""
         phrases = [p.strip().casefold() for p in _QUOTED.findall(plain)]
         patterns = [_whole(p) for p in phrases if len(p) >= 2]
+        if not patterns:
+            return np.zeros(self._n, dtype=bool)
         return np.array([any(p.search(claim) for p in patterns) for claim in self._literal])
 
     def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
