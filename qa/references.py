@@ -24,14 +24,13 @@ _EN_ORDINALS = [
     "sixth", "seventh", "eighth", "ninth", "tenth",
 ]
 # fmt: on
+_EN_NUMBER = rf"[0-9]{{1,2}}|{'|'.join(_EN_WORDS)}"
 _EN = re.compile(
-    r"\b(?:dialogue|dialog|section)s?\s*(?:#|no\.?\s*|number\s*)?"
-    rf"(?P<n>[0-9]{{1,2}}|{'|'.join(_EN_WORDS)})\b"
+    rf"\b(?:dialogue|dialog|section)s?\s*(?:#|no\.?\s*|number\s*)?(?P<n>{_EN_NUMBER})\b"
     r"|\bconversation\s*#?\s*(?P<d>[0-9]{1,2})\b"
     rf"|\b(?P<o>[0-9]{{1,2}}(?:st|nd|rd|th)|{'|'.join(_EN_ORDINALS)}|last|final)\s+"
     r"(?:dialogue|dialog|section|conversation|part|segment|chapter|topic)\b"
-    r"|\b(?:part|segment|chapter)\s*#?\s*(?P<p>[0-9]{1,2}|"
-    rf"{'|'.join(_EN_WORDS)})\b",
+    rf"|\b(?:part|segment|chapter)\s*#?\s*(?P<p>{_EN_NUMBER})\b",
     re.IGNORECASE,
 )
 
