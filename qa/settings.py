@@ -17,10 +17,10 @@ def _default_model_cache() -> Path:
     return Path.home() / ".cache" / "qa" / "models"
 
 
-# The confidence cut-off: an answer is kept when it has at least a one-in-five chance of being
-# right. On our own questions the best answer then clears it for ~98% of the answerable ones
-# and ~13% of the others (docs/quality.md; scripts/calibrate.py prints the trade-off).
-DEFAULT_MIN_CONFIDENCE = 0.2
+# The confidence cut-off: an answer is kept when it has at least a 30% chance of being right.
+# On our own questions the best answer then clears it for ~96% of the answerable ones and ~10%
+# of the others (docs/quality.md; scripts/calibrate.py prints the trade-off).
+DEFAULT_MIN_CONFIDENCE = 0.3
 
 
 class Settings(BaseSettings):

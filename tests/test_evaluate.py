@@ -78,11 +78,12 @@ def test_bad_question_lines_name_file_and_line(tmp_path: Path) -> None:
 def test_own_questions_reach_the_quality_bar(real_searcher: Searcher) -> None:
     overall = evaluate(real_searcher, load_questions(OWN))["all"].as_dict()
     assert overall["questions"] == 299
-    assert overall["hit@1"] >= 0.83
-    assert overall["recall@5"] >= 0.92
-    assert overall["mrr@10"] >= 0.88
-    assert overall["abstention"] >= 0.85
-    assert overall["false_refusal"] <= 0.03
+    assert overall["hit@1"] >= 0.85
+    assert overall["recall@5"] >= 0.93
+    assert overall["mrr@10"] >= 0.90
+    # The cut-off (0.3) trades: 0.900 abstained for 0.035 wrongly refused.
+    assert overall["abstention"] >= 0.88
+    assert overall["false_refusal"] <= 0.04
 
 
 def test_confidence_is_the_share_of_answers_that_are_right(real_searcher: Searcher) -> None:
