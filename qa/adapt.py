@@ -12,9 +12,9 @@ question. Adapting:
   other statements of a batch being the negatives, for both ways the search compares texts: the
   sentence vectors' cosine and the late interaction over token vectors; each statement's longest
   clause is a sixth question, so matching by shared words is kept, not traded away;
-- then averages the trained weights with the original ones (WiSE-FT, Wortsman et al. 2022):
-  half of the gain on paraphrases at a fraction of the loss on what the model already did well
-  (docs/quality.md).
+- then averages the trained weights with the original ones (WiSE-FT, Wortsman et al. 2022),
+  which keeps most of the gain on paraphrases and little of the loss on what the model already
+  did well (docs/quality.md).
 
 It is deterministic for a given machine (fixed seed and order) and takes a few minutes on two
 cores; `qa model prepare` runs it once, for the default model only.
@@ -45,7 +45,8 @@ TEMPERATURE = 0.05
 EPOCHS = 1  # each question of each statement once
 KEEP = 0.5  # share of the original weights in the result (WiSE-FT's 1 - alpha)
 SEED = 0
-# Changing the recipe or the pairs changes the model, hence this tag in its directory.
+# Changing the recipe or the pairs changes the model: `recipe_digest` names both, and
+# `qa model prepare` adapts again when it changes.
 RECIPE = f"b{BATCH}-lr{LEARNING_RATE}-w{WARMUP}-t{TEMPERATURE}-e{EPOCHS}-keep{KEEP}-s{SEED}-v1"
 _PAIRS = "adaptation-pairs.jsonl"
 _CLAUSE = re.compile(r"[,，;；]")
