@@ -2,16 +2,21 @@
 
 multilingual-e5-small (and more so its 4-bit form) matches a Chinese claim with a question that
 shares its words, but seldom with an English or Chinese question that says the same thing in
-other words ("reward-based training" for 强化学习). `qa/data/adaptation-pairs.jsonl` holds 660
-short Chinese statements of experts' views on AI, technology, business and science, each with
-five questions it answers (two indirect English ones, a direct English one, a Chinese paraphrase
-and a code-switched one), written for this purpose without sight of any transcript or test
+other words ("reward-based training" for 强化学习); and it matches a question that uses a
+statement's words but asks what the statement does not say ("which optimiser does he use for
+RL?") almost as well as one it answers. `qa/data/adaptation-pairs.jsonl` holds 660 short Chinese
+statements of experts' views on AI, technology, business and science, each with five questions
+it answers (two indirect English ones, a direct English one, a Chinese paraphrase and a
+code-switched one) and three it does not answer though they share its subject and words (in
+Chinese, English and both), written for this purpose without sight of any transcript or test
 question. Adapting:
 
 - trains the transformer layers (not the 250k-row vocabulary) contrastively on those pairs, the
   other statements of a batch being the negatives, for both ways the search compares texts: the
   sentence vectors' cosine and the late interaction over token vectors; each statement's longest
   clause is a sixth question, so matching by shared words is kept, not traded away;
+- and keeps each statement nearer a question it answers than a question it does not answer, by
+  a margin, both ways again: what the confidence needs to say "not in the transcript";
 - then averages the trained weights with the original ones (WiSE-FT, Wortsman et al. 2022),
   which keeps most of the gain on paraphrases and little of the loss on what the model already
   did well (docs/quality.md).
@@ -44,10 +49,17 @@ WEIGHT_DECAY = 0.01
 TEMPERATURE = 0.05
 EPOCHS = 1  # each question of each statement once
 KEEP = 0.5  # share of the original weights in the result (WiSE-FT's 1 - alpha)
+# A statement is kept at least UNANSWERED_MARGIN (cosine) nearer a question it answers than
+# one it does not; the hinge's weight puts it on the scale of the in-batch loss (1/TEMPERATURE).
+UNANSWERED_MARGIN = 0.1
+UNANSWERED_WEIGHT = 10.0
 SEED = 0
 # Changing the recipe or the pairs changes the model: `recipe_digest` names both, and
 # `qa model prepare` adapts again when it changes.
-RECIPE = f"b{BATCH}-lr{LEARNING_RATE}-w{WARMUP}-t{TEMPERATURE}-e{EPOCHS}-keep{KEEP}-s{SEED}-v1"
+RECIPE = (
+    f"b{BATCH}-lr{LEARNING_RATE}-w{WARMUP}-t{TEMPERATURE}-e{EPOCHS}-keep{KEEP}"
+    f"-u{UNANSWERED_MARGIN}x{UNANSWERED_WEIGHT}-s{SEED}-v2"
+)
 _PAIRS = "adaptation-pairs.jsonl"
 _CLAUSE = re.compile(r"[,，;；]")
 
@@ -56,10 +68,13 @@ _CLAUSE = re.compile(r"[,，;；]")
 class Pair:
     statement: str
     questions: tuple[str, ...]
+    # On its subject, in its words, but not answered by it.
+    unanswered: tuple[str, ...] = ()
 
 
 def load_pairs() -> list[Pair]:
-    """The bundled statements with their questions, plus each statement's longest clause."""
+    """The bundled statements with their questions, plus each statement's longest clause, and
+    the questions they do not answer."""
     text = resources.files("qa").joinpath("data", _PAIRS).read_text(encoding="utf-8")
     pairs = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -69,11 +84,12 @@ def load_pairs() -> list[Pair]:
             row = json.loads(line)
             statement = str(row["statement"])
             questions = [str(q["q"]) for q in row["questions"]]
+            unanswered = tuple(str(q["q"]) for q in row.get("unanswered", ()))
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{_PAIRS} line {number} is malformed ({exc}): reinstall qa") from exc
         clauses = [c for c in _CLAUSE.split(statement) if c.strip()]
         questions.append(max(clauses, key=len) if clauses else statement)
-        pairs.append(Pair(statement, tuple(questions)))
+        pairs.append(Pair(statement, tuple(questions), unanswered))
     return pairs
 
 
@@ -140,6 +156,7 @@ def adapt(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
     )
+    used = [0] * len(pairs)  # each statement's unanswered questions, taken in turn
     model.train()
     try:
         for batch in tqdm(plan, desc="adapting the model", unit="batch", disable=not show_progress):
@@ -150,6 +167,16 @@ def adapt(
             late = _maxsim(questions, statements)
             loss = torch.nn.functional.cross_entropy(dense / TEMPERATURE, target)
             loss = loss + torch.nn.functional.cross_entropy(late / TEMPERATURE, target)
+            having = [k for k, (i, _) in enumerate(batch) if pairs[i].unanswered]
+            if having:
+                others = []
+                for k in having:
+                    i = batch[k][0]
+                    others.append(pairs[i].unanswered[used[i] % len(pairs[i].unanswered)])
+                    used[i] += 1
+                loss = loss + UNANSWERED_WEIGHT * _unanswered_loss(
+                    _encode(model, others, query_prompt), statements, dense, late, having
+                )
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it untyped
             optimiser.step()
@@ -166,6 +193,28 @@ def adapt(
             else original[k]
             for k in original
         }
+    )
+
+
+def _unanswered_loss(
+    others: _Batch, statements: _Batch, dense: torch.Tensor, late: torch.Tensor, having: list[int]
+) -> torch.Tensor:
+    """How far each statement in `having` falls short of being UNANSWERED_MARGIN nearer its
+    batch question than its unanswered one (`others`, in the same order), for both measures."""
+    import torch
+
+    rows = torch.tensor(having)
+    answered = (dense[rows, rows], late[rows, rows])
+    unanswered = (
+        (others.sentence * statements.sentence[rows]).sum(-1),
+        _maxsim(others, statements)[torch.arange(len(having)), rows],
+    )
+    return sum(
+        (
+            torch.nn.functional.relu(UNANSWERED_MARGIN - (yes - no)).mean()
+            for yes, no in zip(answered, unanswered, strict=True)
+        ),
+        torch.zeros(()),
     )
 
 

@@ -17,12 +17,14 @@ from qa.model import ADAPTATION_FILE, prepare_model
 from qa.settings import Settings
 
 
-def test_bundled_pairs_have_five_questions_and_the_longest_clause_each() -> None:
+def test_bundled_pairs_have_five_questions_the_longest_clause_and_three_unanswered() -> None:
     pairs = load_pairs()
     assert len(pairs) >= 600
     assert len({p.statement for p in pairs}) == len(pairs)
     for p in pairs:
         assert len(p.questions) == 6
+        assert len(p.unanswered) == 3
+        assert not set(p.unanswered) & set(p.questions)
         assert p.questions[-1] in p.statement
         assert len(p.questions[-1]) == max(
             len(c) for c in p.statement.replace("，", ",").replace("；", ",").split(",")
@@ -67,6 +69,11 @@ _FEW = [
             "量子计算机为啥老是算错",
             "quantum error correction 卡在哪里",
         ),
+        (
+            "谷歌的量子芯片现在有多少个物理比特?",
+            "Which company first showed a logical qubit below the error threshold?",
+            "一台 quantum computer 造价大概多少钱",
+        ),
     ),
     Pair(
         "开源数据库社区更看重长期维护,商业公司更在意短期功能交付",
@@ -74,6 +81,11 @@ _FEW = [
             "Do volunteer-run database projects care about different things than vendors?",
             "开源的库和卖钱的库,关心的事情一样吗",
             "open source DB 社区和公司的 priority 有啥不同",
+        ),
+        (
+            "PostgreSQL 社区有多少活跃贡献者?",
+            "Which licence does MongoDB use today?",
+            "开源数据库一般用什么 programming language 写",
         ),
     ),
     Pair(
@@ -83,12 +95,19 @@ _FEW = [
             "地铁便宜到底是好事吗",
             "subway 票价 subsidy 太高有什么问题",
         ),
+        (
+            "北京地铁单程最贵多少钱?",
+            "When did the city open its newest subway line?",
+            "地铁新线路每公里 construction cost 是多少",
+        ),
     ),
 ]
 
 
 def _few_pairs() -> list[Pair]:
-    return [Pair(p.statement, (*p.questions, p.statement.split(",")[0])) for p in _FEW]
+    return [
+        Pair(p.statement, (*p.questions, p.statement.split(",")[0]), p.unanswered) for p in _FEW
+    ]
 
 
 def test_adapt_trains_the_layers_keeps_the_vocabulary_and_is_repeatable(
@@ -129,6 +148,30 @@ def test_adapt_trains_the_layers_keeps_the_vocabulary_and_is_repeatable(
         return float(np.concatenate(gaps).mean())
 
     assert contrast(first) > contrast(base) + 0.01
+
+
+def test_adapt_keeps_statements_nearer_what_they_answer_than_what_they_do_not(
+    base_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    monkeypatch.setattr(adaptation, "load_pairs", _few_pairs)
+
+    def gap(weight: float) -> float:
+        """How much nearer each statement is to the questions it answers than to the others."""
+        monkeypatch.setattr(adaptation, "UNANSWERED_WEIGHT", weight)
+        model = SentenceTransformer(str(base_dir), device="cpu")
+        adaptation.adapt(model, "query: ", "passage: ")
+        gaps = []
+        for p in _FEW:
+            statement = model.encode(p.statement, prompt="passage: ", normalize_embeddings=True)
+            yes = model.encode(list(p.questions), prompt="query: ", normalize_embeddings=True)
+            no = model.encode(list(p.unanswered), prompt="query: ", normalize_embeddings=True)
+            gaps.append(float((yes @ statement).mean() - (no @ statement).mean()))
+        return float(np.mean(gaps))
+
+    # 0.031 → 0.037 when measured; deterministic, so the bar only allows for rounding.
+    assert gap(adaptation.UNANSWERED_WEIGHT) > gap(0.0) + 0.003
 
 
 @pytest.fixture()

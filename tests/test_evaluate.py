@@ -116,7 +116,7 @@ def test_qa_eval_on_dev_passes_its_bars_and_reports_every_kind(
         [
             sys.executable, "-m", "qa.cli", "eval", str(DEV), "--json",
             "--index-dir", str(index_dir),
-            "--min-hit1", "0.85", "--min-recall5", "0.85", "--min-mrr10", "0.88",
+            "--min-hit1", "0.82", "--min-recall5", "0.85", "--min-mrr10", "0.88",
             "--min-abstention", "0.9", "--max-false-refusal", "0.05",
         ],
         capture_output=True, text=True, timeout=300, check=False,
