@@ -54,14 +54,14 @@ BACKGROUND_SHORTLIST = 64
 #         + UNKNOWN_NAME * (the question names something the transcript never does) + OFFSET),
 # fitted on the ten best claims of each of our own questions (scripts/calibrate.py), for the
 # default model as `qa model prepare` adapts it (qa/adapt.py).
-CONFIDENCE_MARGIN = 17.9
-CONFIDENCE_GAP = 43.7
-CONFIDENCE_UNKNOWN_NAME = -2.78
+CONFIDENCE_MARGIN = 17.6
+CONFIDENCE_GAP = 42.1
+CONFIDENCE_UNKNOWN_NAME = -2.84
 CONFIDENCE_OFFSET = -0.49
 # A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
 # background lines name the same product: the best claim using them counts as at least this far
 # above the background (the median margin of the best claim of own's answerable questions).
-LITERAL_MARGIN = 0.116
+LITERAL_MARGIN = 0.117
 LITERAL_MAX_WORDS = 4
 # A phrase in quotation marks: “…”, "…", 「…」, 『…』 (not '…', which English uses as apostrophes).
 _QUOTED = re.compile(r'[“"「『]([^“”"「」『』]{1,60})[”"」』]')

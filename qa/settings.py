@@ -18,7 +18,7 @@ def _default_model_cache() -> Path:
 
 
 # The confidence cut-off: an answer is kept when it has at least a 30% chance of being right.
-# On our own questions the best answer then clears it for ~96% of the answerable ones and ~10%
+# On our own questions the best answer then clears it for ~97% of the answerable ones and ~9%
 # of the others (docs/quality.md; scripts/calibrate.py prints the trade-off).
 DEFAULT_MIN_CONFIDENCE = 0.3
 
