@@ -204,17 +204,12 @@ def _unanswered_loss(
     import torch
 
     rows = torch.tensor(having)
-    answered = (dense[rows, rows], late[rows, rows])
-    unanswered = (
-        (others.sentence * statements.sentence[rows]).sum(-1),
-        _maxsim(others, statements)[torch.arange(len(having)), rows],
-    )
-    return sum(
-        (
-            torch.nn.functional.relu(UNANSWERED_MARGIN - (yes - no)).mean()
-            for yes, no in zip(answered, unanswered, strict=True)
-        ),
-        torch.zeros(()),
+    dense_no = (others.sentence * statements.sentence[rows]).sum(-1)
+    late_no = _maxsim(others, statements)[torch.arange(len(having)), rows]
+    shortfall = torch.nn.functional.relu
+    return (
+        shortfall(UNANSWERED_MARGIN - (dense[rows, rows] - dense_no)).mean()
+        + shortfall(UNANSWERED_MARGIN - (late[rows, rows] - late_no)).mean()
     )
 
 
