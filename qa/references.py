@@ -1,7 +1,8 @@
 """Which dialogues a question names by number: "对话四讲了什么?", "第三段", "dialogue 6",
 "the second section", "part 3". Readers see the transcript's numbered headings and ask about
 them. And whether it asks what the whole transcript says ("这篇访谈讲了什么?", "Summarize the
-interview")."""
+interview") or what one part of it says ("具身智能那一段讲了什么?", "Summarize the part about
+robots")."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ _PART = re.compile(
 )
 _GIST = re.compile(
     # "讲了什么?" but not "讲了什么菜谱?"
-    r"(?:讲|说|聊|谈)[了的]?些?什么\s*(?:呢|啊|呀)?\s*[?？。.!！]*\s*$"
+    r"(?:讲|说|聊|谈)[了的]?些?(?:什么|啥)\s*(?:呢|啊|呀)?\s*[?？。.!！]*\s*$"
     r"|(?:讲|说|聊|谈|讨论|涉及)了?哪些|有哪些(?:话题|内容|观点|要点|主题)"
     r"|主要(?:观点|内容|话题|讲|说|结论|主题)|核心(?:观点|内容)|要点|重点|总结|概括|概述|梗概|大意"
     r"|\b(?:summari[sz]e|summary|overview|gist|takeaways?|recap)\b"
@@ -64,11 +65,26 @@ _GIST = re.compile(
     re.IGNORECASE,
 )
 
+# A part of it, named by its subject rather than its number: "具身智能那一段", "the section on
+# memory", "the discussion about robots" ("这段时间" is a while, not a passage).
+_A_PART = re.compile(
+    r"部分|段落|章节|板块|[这那]一?(?:段(?!时间|日子|时期)|节)"
+    r"|\b(?:section|part|dialogue|dialog|chapter|segment|portion)\b"
+    r"|\b(?:discussion|conversation|talk|exchange)\s+(?:on|about|of|regarding|around)\s+\w",
+    re.IGNORECASE,
+)
+
 
 def asks_overview(question: str) -> bool:
     """Whether `question` asks what the transcript as a whole says ("这篇访谈讲了什么?",
     "Summarize the interview", "What topics did they cover?")."""
     return bool(_WHOLE.search(question) and _GIST.search(question) and not _PART.search(question))
+
+
+def asks_part(question: str) -> bool:
+    """Whether `question` asks what one part of the transcript says, naming it by its subject
+    ("具身智能那一段的主要观点有哪些?", "Summarize the part about embodied intelligence")."""
+    return bool(_GIST.search(question) and _A_PART.search(question) and not asks_overview(question))
 
 
 def named_sections(question: str, numbers: Collection[int]) -> tuple[int, ...]:

@@ -8,7 +8,8 @@ Scoring (measured in docs/quality.md):
 - plus the late-interaction match of the claim's whole section (title and all its claims).
 A question that names dialogues by number is searched within them (qa/references.py); one
 that is a few words a claim uses ("Sora") counts as answered; the claims with a phrase it quotes
-(“数据效率”) come first; traditional Chinese is simplified.
+(“数据效率”) come first; one that asks what a part says ("具身智能那一段讲了什么?") gets the best
+claim's whole dialogue first; traditional Chinese is simplified.
 A claim's confidence compares its score with the best score over background sentences that
 no transcript answers (is this answered at all?) and with the best claim's (is it this claim?);
 a logistic model fitted on our own questions (`scripts/calibrate.py`, never on the dev set)
@@ -32,7 +33,7 @@ from qa.errors import IndexNotFoundError, IndexStaleError, InvalidInputError
 from qa.index import ClaimIndex, Ragged, build_index, load_index
 from qa.model import Encoded, Encoder, load_encoder
 from qa.names import KnownWords
-from qa.references import asks_overview, named_sections
+from qa.references import asks_overview, asks_part, named_sections
 from qa.settings import DEFAULT_MIN_CONFIDENCE, Settings
 from qa.text import normalise
 from qa.transcript import Claim, Section, Transcript, load_transcript
@@ -272,6 +273,13 @@ class Searcher:
             best = np.where(quoted, float(scores[quoted].max()), best)
             order = [i for i in order if quoted[i]] + [i for i in order if not quoted[i]]
         confidence = confidences(scores, background, best=best, unknown_name=unknown)
+        if not scope and not quoted.any() and asks_part(plain):
+            # "具身智能那一段讲了什么?": the best claim's dialogue answers as a whole, first and
+            # as sure as that claim is.
+            claims = self.index.transcript.claims
+            part = np.array([c.section == claims[order[0]].section for c in claims])
+            order = [i for i in order if part[i]] + [i for i in order if not part[i]]
+            confidence = np.where(part, confidence[order[0]], confidence)
         answers = self._answers(order, scores, confidence, question.top_k, cut)
         # A question about the whole transcript that no claim is likely to answer by itself.
         # (`min_confidence` 0 asks for the plain ranking.)

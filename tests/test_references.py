@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.references import asks_overview, named_sections
+from qa.references import asks_overview, asks_part, named_sections
 
 TEN = range(1, 11)
 
@@ -87,3 +87,33 @@ def test_a_question_about_the_whole_transcript_asks_for_an_overview(question: st
 )
 def test_a_question_about_something_in_it_asks_for_no_overview(question: str) -> None:
     assert not asks_overview(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "具身智能那一段的主要观点有哪些?",
+        "AI记忆瓶颈那节都说了啥？",
+        "强化学习部分讲了什么?",
+        "Summarize the part about embodied intelligence",
+        "Give me the key points of the memory section.",
+        "Summarize the discussion on robots",
+    ],
+)
+def test_a_question_about_a_part_named_by_its_subject_asks_for_that_part(question: str) -> None:
+    assert asks_part(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "这篇访谈讲了什么?",  # the whole of it
+        "Summarize the interview",
+        "强化学习的数据效率为什么高?",  # something in it
+        "这段时间强化学习讲了什么新进展?",  # a while, not a passage
+        "What part does language play in intelligence?",
+        "What are the main points on why RL needs so little data?",
+    ],
+)
+def test_a_question_about_the_whole_or_about_a_detail_asks_for_no_part(question: str) -> None:
+    assert not asks_part(question)

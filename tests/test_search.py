@@ -171,6 +171,17 @@ def test_an_overview_question_about_one_topic_stays_on_it(real_searcher: Searche
     assert not real_searcher.search("这篇访谈讲了什么菜谱?").answered
 
 
+@pytest.mark.parametrize(
+    "question", ["AI编程那一部分的主要观点有哪些?", "Summarize the part about AI and programming"]
+)
+def test_a_question_about_a_part_gets_the_whole_of_that_dialogue_first(
+    real_searcher: Searcher, question: str
+) -> None:
+    answers = real_searcher.search(question, top_k=5).answers
+    assert [a.section.number for a in answers] == [3] * 5  # dialogue 3 has five claims
+    assert len({a.confidence for a in answers}) == 1
+
+
 def test_zero_min_confidence_returns_the_full_ranking(real_searcher: Searcher) -> None:
     result = real_searcher.search("怎么给猫剪指甲?", top_k=7, min_confidence=0)
     assert len(result.answers) == 7
