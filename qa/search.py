@@ -274,10 +274,10 @@ class Searcher:
             order = [i for i in order if quoted[i]] + [i for i in order if not quoted[i]]
         confidence = confidences(scores, background, best=best, unknown_name=unknown)
         if not scope and not quoted.any() and asks_part(plain):
-            # "具身智能那一段讲了什么?": the best claim's dialogue answers as a whole, first and
-            # as sure as that claim is.
-            claims = self.index.transcript.claims
-            part = np.array([c.section == claims[order[0]].section for c in claims])
+            # "具身智能那一段讲了什么?": the dialogue that matches best as a whole (title and all
+            # its claims) answers as a whole, first, and as surely as its best claim.
+            late = self.index.late
+            part = late.claim_section == int(np.argmax(self._section_match(query)))
             order = [i for i in order if part[i]] + [i for i in order if not part[i]]
             confidence = np.where(part, confidence[order[0]], confidence)
         answers = self._answers(order, scores, confidence, question.top_k, cut)
@@ -371,7 +371,7 @@ class Searcher:
         dense_titled = late.titled @ query.sentence
         # A claim shares its section's match, so a question about a whole dialogue lifts all
         # of its claims together.
-        section = _maxsim(query.tokens, weights, late.section_tokens)[late.claim_section]
+        section = self._section_match(query, weights)[late.claim_section]
         # Each score is a weighted mean of cosines, so it stays in [-1, 1].
         total = W_LATE_CLAIM + W_LATE_TITLED + W_DENSE_CLAIM + W_DENSE_TITLED + W_LATE_SECTION
         scores = (
@@ -382,6 +382,14 @@ class Searcher:
             + W_LATE_SECTION * section
         ) / total
         return scores, self._background(query, weights)
+
+    def _section_match(
+        self, query: Encoded, weights: NDArray[np.float64] | None = None
+    ) -> NDArray[np.float64]:
+        """Each section's late-interaction match (its title and all its claims as one text)."""
+        if weights is None:
+            weights = np.array([self._idf(int(i)) for i in query.token_ids])
+        return _maxsim(query.tokens, weights, self.index.late.section_tokens)
 
     def _background(self, query: Encoded, weights: NDArray[np.float64]) -> float:
         late = self.index.late
