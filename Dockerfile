@@ -39,7 +39,7 @@ FROM deps AS model
 ENV QA_MODEL_CACHE=/opt/qa/models
 COPY qa/__init__.py qa/adapt.py qa/convert.py qa/errors.py qa/files.py qa/model.py \
      qa/settings.py qa/text.py qa/transcript.py ./qa/
-COPY qa/data/adaptation-pairs.jsonl ./qa/data/
+COPY qa/data/adaptation-pairs.jsonl qa/data/adaptation-terms.jsonl ./qa/data/
 RUN python -c "from qa.model import prepare_model; from qa.settings import Settings; print('model ready in', prepare_model(Settings()))"
 
 

@@ -17,6 +17,10 @@ question. Adapting:
   clause is a sixth question, so matching by shared words is kept, not traded away;
 - and keeps each statement nearer a question it answers than a question it does not answer, by
   a margin, both ways again: what the confidence needs to say "not in the transcript";
+- and, alongside, matches the field's English terms and plain descriptions with their Chinese
+  term (`qa/data/adaptation-terms.jsonl`: 550 terms with 2,370 English names such as "embodied
+  AI" for 具身智能 or "small model learns from big model" for 蒸馏, written without sight of any
+  transcript or question), so that an English question finds the word a Chinese claim uses;
 - then averages the trained weights with the original ones (WiSE-FT, Wortsman et al. 2022),
   which keeps most of the gain on paraphrases and little of the loss on what the model already
   did well (docs/quality.md).
@@ -53,14 +57,16 @@ KEEP = 0.5  # share of the original weights in the result (WiSE-FT's 1 - alpha)
 # one it does not. Weighted 10 or 20 it refused a little more but ranked worse (docs/quality.md).
 UNANSWERED_MARGIN = 0.1
 UNANSWERED_WEIGHT = 5.0
+TERM_WEIGHT = 1.0  # English terms to their Chinese term, next to the statements' loss
 SEED = 0
 # Changing the recipe or the pairs changes the model: `recipe_digest` names both, and
 # `qa model prepare` adapts again when it changes.
 RECIPE = (
     f"b{BATCH}-lr{LEARNING_RATE}-w{WARMUP}-t{TEMPERATURE}-e{EPOCHS}-keep{KEEP}"
-    f"-u{UNANSWERED_MARGIN}x{UNANSWERED_WEIGHT}-s{SEED}-v2"
+    f"-u{UNANSWERED_MARGIN}x{UNANSWERED_WEIGHT}-terms{TERM_WEIGHT}-s{SEED}-v3"
 )
 _PAIRS = "adaptation-pairs.jsonl"
+_TERMS = "adaptation-terms.jsonl"
 _CLAUSE = re.compile(r"[,，;；]")
 
 
@@ -93,10 +99,33 @@ def load_pairs() -> list[Pair]:
     return pairs
 
 
+@dataclass(frozen=True)
+class Term:
+    chinese: str
+    english: tuple[str, ...]  # the English term, its variants, and plain descriptions of it
+
+
+def load_terms() -> list[Term]:
+    """The bundled Chinese terms of the field with their English names."""
+    text = resources.files("qa").joinpath("data", _TERMS).read_text(encoding="utf-8")
+    terms = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            terms.append(Term(str(row["zh"]), tuple(str(e) for e in row["en"])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{_TERMS} line {number} is malformed ({exc}): reinstall qa") from exc
+    return terms
+
+
 def recipe_digest() -> str:
-    """Names this adaptation: the recipe and the pairs it learns from."""
-    data = resources.files("qa").joinpath("data", _PAIRS).read_bytes()
-    return hashlib.sha256(RECIPE.encode() + b"\0" + data).hexdigest()[:12]
+    """Names this adaptation: the recipe and the pairs and terms it learns from."""
+    digest = hashlib.sha256(RECIPE.encode())
+    for name in (_PAIRS, _TERMS):
+        digest.update(b"\0" + resources.files("qa").joinpath("data", name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def batches(
@@ -129,6 +158,40 @@ def batches(
     return out
 
 
+def term_batches(
+    terms: Sequence[Term], steps: int, batch: int = BATCH, seed: int = SEED
+) -> list[list[tuple[str, str]]]:
+    """`steps` batches of (English, Chinese) pairs, taken in turn from all pairs in a shuffled
+    order, again from the start when all are used; within a batch each Chinese term at most once
+    (its other English names would be false negatives): a pair that would repeat one waits for
+    the next batch."""
+    rng = random.Random(seed)
+    order = [(english, t.chinese) for t in terms for english in t.english]
+    rng.shuffle(order)
+    size = min(batch, len({t.chinese for t in terms}))
+    out: list[list[tuple[str, str]]] = []
+    at = 0
+    waiting: list[tuple[str, str]] = []
+    for _ in range(steps if order else 0):
+        taken: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        passed: list[tuple[str, str]] = []
+        while len(taken) < size:
+            if waiting:
+                item = waiting.pop(0)
+            else:
+                item = order[at % len(order)]
+                at += 1
+            if item[1] in seen:
+                passed.append(item)
+            else:
+                seen.add(item[1])
+                taken.append(item)
+        waiting += passed
+        out.append(taken)
+    return out
+
+
 def adapt(
     model: SentenceTransformer,
     query_prompt: str,
@@ -142,6 +205,7 @@ def adapt(
 
     pairs = load_pairs()
     plan = batches(pairs)
+    term_plan = term_batches(load_terms(), len(plan))
     torch.manual_seed(SEED)
     original = {k: v.detach().clone() for k, v in model.state_dict().items()}
     # The vocabulary's 250k rows stay as they are: most words are in no pair.
@@ -159,7 +223,9 @@ def adapt(
     used = [0] * len(pairs)  # each statement's unanswered questions, taken in turn
     model.train()
     try:
-        for batch in tqdm(plan, desc="adapting the model", unit="batch", disable=not show_progress):
+        for step, batch in enumerate(
+            tqdm(plan, desc="adapting the model", unit="batch", disable=not show_progress)
+        ):
             questions = _encode(model, [q for _, q in batch], query_prompt)
             statements = _encode(model, [pairs[i].statement for i, _ in batch], passage_prompt)
             target = torch.arange(len(batch))
@@ -176,6 +242,18 @@ def adapt(
                     used[i] += 1
                 loss = loss + UNANSWERED_WEIGHT * _unanswered_loss(
                     _encode(model, others, query_prompt), statements, dense, late, having
+                )
+            if TERM_WEIGHT > 0 and step < len(term_plan):
+                english = _encode(model, [e for e, _ in term_plan[step]], query_prompt)
+                chinese = _encode(model, [c for _, c in term_plan[step]], passage_prompt)
+                target = torch.arange(len(term_plan[step]))
+                loss = loss + TERM_WEIGHT * (
+                    torch.nn.functional.cross_entropy(
+                        english.sentence @ chinese.sentence.T / TEMPERATURE, target
+                    )
+                    + torch.nn.functional.cross_entropy(
+                        _maxsim(english, chinese) / TEMPERATURE, target
+                    )
                 )
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it untyped

@@ -56,13 +56,13 @@ BACKGROUND_SHORTLIST = 64
 # fitted on the ten best claims of each of our own questions (scripts/calibrate.py), for the
 # default model as `qa model prepare` adapts it (qa/adapt.py).
 CONFIDENCE_MARGIN = 17.6
-CONFIDENCE_GAP = 42.1
-CONFIDENCE_UNKNOWN_NAME = -2.84
-CONFIDENCE_OFFSET = -0.49
+CONFIDENCE_GAP = 42.5
+CONFIDENCE_UNKNOWN_NAME = -2.88
+CONFIDENCE_OFFSET = -0.54
 # A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
 # background lines name the same product: the best claim using them counts as at least this far
 # above the background (the median margin of the best claim of own's answerable questions).
-LITERAL_MARGIN = 0.117
+LITERAL_MARGIN = 0.121
 LITERAL_MAX_WORDS = 4
 # A phrase in quotation marks: “…”, "…", 「…」, 『…』 (not '…', which English uses as apostrophes).
 _QUOTED = re.compile(r'[“"「『]([^“”"「」『』]{1,60})[”"」』]')
