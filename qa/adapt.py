@@ -228,11 +228,7 @@ def adapt(
         ):
             questions = _encode(model, [q for _, q in batch], query_prompt)
             statements = _encode(model, [pairs[i].statement for i, _ in batch], passage_prompt)
-            target = torch.arange(len(batch))
-            dense = questions.sentence @ statements.sentence.T
-            late = _maxsim(questions, statements)
-            loss = torch.nn.functional.cross_entropy(dense / TEMPERATURE, target)
-            loss = loss + torch.nn.functional.cross_entropy(late / TEMPERATURE, target)
+            loss, dense, late = _in_batch(questions, statements)
             having = [k for k, (i, _) in enumerate(batch) if pairs[i].unanswered]
             if having:
                 others = []
@@ -246,15 +242,7 @@ def adapt(
             if TERM_WEIGHT > 0 and step < len(term_plan):
                 english = _encode(model, [e for e, _ in term_plan[step]], query_prompt)
                 chinese = _encode(model, [c for _, c in term_plan[step]], passage_prompt)
-                target = torch.arange(len(term_plan[step]))
-                loss = loss + TERM_WEIGHT * (
-                    torch.nn.functional.cross_entropy(
-                        english.sentence @ chinese.sentence.T / TEMPERATURE, target
-                    )
-                    + torch.nn.functional.cross_entropy(
-                        _maxsim(english, chinese) / TEMPERATURE, target
-                    )
-                )
+                loss = loss + TERM_WEIGHT * _in_batch(english, chinese)[0]
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it untyped
             optimiser.step()
@@ -272,6 +260,19 @@ def adapt(
             for k in original
         }
     )
+
+
+def _in_batch(queries: _Batch, passages: _Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each query against its own passage, the batch's other passages the negatives (InfoNCE),
+    for both measures; with the (B, B) sentence cosines and late-interaction matches."""
+    import torch
+
+    target = torch.arange(len(passages.sentence))
+    dense = queries.sentence @ passages.sentence.T
+    late = _maxsim(queries, passages)
+    loss = torch.nn.functional.cross_entropy(dense / TEMPERATURE, target)
+    loss = loss + torch.nn.functional.cross_entropy(late / TEMPERATURE, target)
+    return loss, dense, late
 
 
 def _unanswered_loss(
