@@ -35,10 +35,10 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from qa.errors import ModelError
 
@@ -68,6 +68,7 @@ RECIPE = (
 _PAIRS = "adaptation-pairs.jsonl"
 _TERMS = "adaptation-terms.jsonl"
 _CLAUSE = re.compile(r"[,，;；]")
+_Row = TypeVar("_Row")
 
 
 @dataclass(frozen=True)
@@ -81,22 +82,16 @@ class Pair:
 def load_pairs() -> list[Pair]:
     """The bundled statements with their questions, plus each statement's longest clause, and
     the questions they do not answer."""
-    text = resources.files("qa").joinpath("data", _PAIRS).read_text(encoding="utf-8")
-    pairs = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            statement = str(row["statement"])
-            questions = [str(q["q"]) for q in row["questions"]]
-            unanswered = tuple(str(q["q"]) for q in row.get("unanswered", ()))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{_PAIRS} line {number} is malformed ({exc}): reinstall qa") from exc
-        clauses = [c for c in _CLAUSE.split(statement) if c.strip()]
-        questions.append(max(clauses, key=len) if clauses else statement)
-        pairs.append(Pair(statement, tuple(questions), unanswered))
-    return pairs
+    return _bundled(_PAIRS, _pair)
+
+
+def _pair(row: Any) -> Pair:
+    statement = str(row["statement"])
+    questions = [str(q["q"]) for q in row["questions"]]
+    clauses = [c for c in _CLAUSE.split(statement) if c.strip()]
+    questions.append(max(clauses, key=len) if clauses else statement)
+    unanswered = tuple(str(q["q"]) for q in row.get("unanswered", ()))
+    return Pair(statement, tuple(questions), unanswered)
 
 
 @dataclass(frozen=True)
@@ -107,17 +102,21 @@ class Term:
 
 def load_terms() -> list[Term]:
     """The bundled Chinese terms of the field with their English names."""
-    text = resources.files("qa").joinpath("data", _TERMS).read_text(encoding="utf-8")
-    terms = []
+    return _bundled(_TERMS, lambda row: Term(str(row["zh"]), tuple(str(e) for e in row["en"])))
+
+
+def _bundled(name: str, parse: Callable[[Any], _Row]) -> list[_Row]:
+    """Each line of the bundled JSON-lines file `name`, parsed; a malformed one says so."""
+    text = resources.files("qa").joinpath("data", name).read_text(encoding="utf-8")
+    rows = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            terms.append(Term(str(row["zh"]), tuple(str(e) for e in row["en"])))
+            rows.append(parse(json.loads(line)))
         except (ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{_TERMS} line {number} is malformed ({exc}): reinstall qa") from exc
-    return terms
+            raise ModelError(f"{name} line {number} is malformed ({exc}): reinstall qa") from exc
+    return rows
 
 
 def recipe_digest() -> str:
