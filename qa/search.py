@@ -13,7 +13,9 @@ dialogue that matches it best as a whole first; traditional Chinese is simplifie
 A claim's confidence compares its score with the best score over background sentences that
 no transcript answers (is this answered at all?) and with the best claim's (is it this claim?);
 a logistic model fitted on our own questions (`scripts/calibrate.py`, never on the dev set)
-turns the two into the probability that the claim answers the question.
+turns the two into the probability that the claim answers the question, lower when the question
+names what the transcript never does (qa/names.py) or asks for a figure the claim does not give
+("蒸馏后性能掉多少?", qa/figures.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from numpy.typing import NDArray
 from threadpoolctl import ThreadpoolController
 
 from qa.errors import IndexNotFoundError, IndexStaleError, InvalidInputError
+from qa.figures import asks_figure, states_figure
 from qa.index import ClaimIndex, Ragged, build_index, load_index
 from qa.model import Encoded, Encoder, load_encoder
 from qa.names import KnownWords
@@ -52,13 +55,15 @@ W_BACKGROUND_DENSE = 0.3
 BACKGROUND_SHORTLIST = 64
 # A claim's confidence, the probability that it answers the question:
 # sigmoid(MARGIN * (score - best background score) + GAP * (score - best claim's score)
-#         + UNKNOWN_NAME * (the question names something the transcript never does) + OFFSET),
+#         + UNKNOWN_NAME * (the question names something the transcript never does)
+#         + NO_FIGURE * (the question asks for a figure and the claim states none) + OFFSET),
 # fitted on the ten best claims of each of our own questions (scripts/calibrate.py), for the
 # default model as `qa model prepare` adapts it (qa/adapt.py).
-CONFIDENCE_MARGIN = 17.6
-CONFIDENCE_GAP = 42.5
-CONFIDENCE_UNKNOWN_NAME = -2.88
-CONFIDENCE_OFFSET = -0.54
+CONFIDENCE_MARGIN = 17.3
+CONFIDENCE_GAP = 43.0
+CONFIDENCE_UNKNOWN_NAME = -2.84
+CONFIDENCE_NO_FIGURE = -1.53
+CONFIDENCE_OFFSET = -0.48
 # A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
 # background lines name the same product: the best claim using them counts as at least this far
 # above the background (the median margin of the best claim of own's answerable questions).
@@ -177,6 +182,7 @@ class Searcher:
             + [s.title for s in transcript.sections]
             + [transcript.source.title]
         )
+        self._figures = np.array([states_figure(c.text) for c in claims])
         self._literal = [
             normalise(f"{transcript.section(c.section).title} {c.text}").casefold() for c in claims
         ]
@@ -272,7 +278,10 @@ class Searcher:
         if quoted.any():
             best = np.where(quoted, float(scores[quoted].max()), best)
             order = [i for i in order if quoted[i]] + [i for i in order if not quoted[i]]
-        confidence = confidences(scores, background, best=best, unknown_name=unknown)
+        no_figure = self.no_figure(plain)
+        confidence = confidences(
+            scores, background, best=best, unknown_name=unknown, no_figure=no_figure
+        )
         if not scope and not quoted.any() and asks_part(plain):
             # "具身智能那一段讲了什么?": the dialogue that matches best as a whole (title and all
             # its claims) answers as a whole, first, and as surely as its best claim.
@@ -338,6 +347,11 @@ class Searcher:
     def unknown_names(self, question: str) -> list[str]:
         """Names in `question` (DeepSeek, Mamba) that the transcript never uses."""
         return self._known.unknown_names(question)
+
+    def no_figure(self, plain: str) -> NDArray[np.bool_]:
+        """Which claims cannot answer `plain` (simplified) for want of a figure: all that
+        state none when it asks for one ("蒸馏后性能掉多少?"), else none."""
+        return ~self._figures if asks_figure(plain) else np.zeros(self._n, dtype=bool)
 
     def _quoting(self, plain: str) -> NDArray[np.bool_]:
         """Which claims (with their section titles) contain every word of a question (`plain`:
@@ -425,16 +439,19 @@ def confidences(
     best: float | NDArray[np.float64] | None = None,
     *,
     unknown_name: bool = False,
+    no_figure: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
     """Each claim's probability of answering the question: high when it beats the background
     questions clearly (the transcript answers this) and is close to the best claim (`best`:
     the best score among the claims searched, by default all); lower when the question names
-    something the transcript never does (`unknown_name`)."""
+    something the transcript never does (`unknown_name`), and for the claims that state no
+    figure when it asks for one (`no_figure`, per claim)."""
     top = float(scores.max()) if best is None else best  # per claim, if an array
     z = (
         CONFIDENCE_MARGIN * (scores - background)
         + CONFIDENCE_GAP * np.minimum(scores - top, 0.0)
         + CONFIDENCE_UNKNOWN_NAME * unknown_name
+        + CONFIDENCE_NO_FIGURE * (0.0 if no_figure is None else no_figure)
         + CONFIDENCE_OFFSET
     )
     return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)

@@ -7,7 +7,7 @@ builds a throwaway index and prints, per file: the ROC AUC of the margin (best c
 best background score) between answerable and unanswerable questions, and the abstention and
 false-refusal rates at the shipped cut-off (QA_MIN_CONFIDENCE's default, with the shipped
 confidence model, which was fitted for the shipped background; questions naming what the
-transcript never names are marked down as in the service).
+transcript never names, or that ask for a figure, are marked down as in the service).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from qa.evaluate import load_questions
 from qa.model import Encoded, load_encoder
 from qa.search import Searcher, confidences
 from qa.settings import DEFAULT_MIN_CONFIDENCE, get_settings
+from qa.text import normalise
 from qa.transcript import load_transcript
 
 LINES = qa.index.background_lines()
@@ -74,7 +75,14 @@ def main(paths: list[Path]) -> None:
                     scores, background = searcher.scores(query)
                     margins.append(float(scores.max() - background))
                     unknown = bool(searcher.unknown_names(question.question))
-                    best.append(float(confidences(scores, background, unknown_name=unknown).max()))
+                    no_figure = searcher.no_figure(normalise(question.question))
+                    best.append(
+                        float(
+                            confidences(
+                                scores, background, unknown_name=unknown, no_figure=no_figure
+                            ).max()
+                        )
+                    )
                 m = np.array(margins)
                 gold = np.array([bool(q.gold) for q in questions])
                 refused = np.array(best) < DEFAULT_MIN_CONFIDENCE

@@ -130,6 +130,24 @@ def test_a_question_naming_what_the_transcript_never_names_is_not_answered(
 
 
 @pytest.mark.parametrize(
+    "question",
+    ["How many attention heads did the original Transformer use?", "VQ-VAE的码本大小设多少"],
+)
+def test_a_question_asking_for_a_figure_no_claim_states_is_not_answered(
+    real_searcher: Searcher, question: str
+) -> None:
+    assert not real_searcher.search(question).answered
+
+
+def test_a_question_asking_for_a_figure_a_claim_states_is_answered_by_it(
+    real_searcher: Searcher,
+) -> None:
+    result = real_searcher.search("强化学习大概用多少道数学题就能学会?")
+    assert result.answered
+    assert result.answers[0].claim.id == "d7c2"
+
+
+@pytest.mark.parametrize(
     ("question", "gold"),
     [
         ("What did Li Jianzhong ask Kaiser about memory?", "d9"),
