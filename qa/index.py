@@ -286,6 +286,13 @@ def load_index(
             f"index in {build} holds {flat.ntotal} vectors for {len(transcript.claims)} claims: "
             f"{_FIX}"
         )
+    if model.get("fingerprint") != encoder.fingerprint and _same_model(model, encoder, flat.d):
+        # Same model and prompts, other weights: `qa model prepare` made it again (a new
+        # version's adaptation), so the index is outdated, not the configuration wrong.
+        raise IndexStaleError(
+            f"index in {build} was built with an earlier preparation of model {encoder.name} "
+            f"(fingerprint {model.get('fingerprint')}, now {encoder.fingerprint}): {_FIX}"
+        )
     if model.get("fingerprint") != encoder.fingerprint or flat.d != encoder.dimension:
         raise IndexCorruptError(
             f"index in {build} was built with model {model.get('id')} "
@@ -300,6 +307,16 @@ def load_index(
             f"{_FIX}"
         )
     return ClaimIndex(transcript, flat, late, str(model.get("id")), encoder.fingerprint, build)
+
+
+def _same_model(model: dict[str, object], encoder: Encoder, dimension: int) -> bool:
+    """Whether the index's manifest names the model `encoder` is (id, prompts, dimension)."""
+    return (
+        model.get("id") == encoder.name
+        and model.get("query_prompt") == encoder.query_prompt
+        and model.get("passage_prompt") == encoder.passage_prompt
+        and dimension == encoder.dimension
+    )
 
 
 def _digest(lines: list[str]) -> str:

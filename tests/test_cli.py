@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,23 @@ def test_mismatched_model_index_is_refused(env: dict[str, str]) -> None:
     assert done.returncode == 1
     assert "qa index" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_index_from_an_earlier_preparation_of_the_model_is_rebuilt(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # What an upgrade leaves: the same model adapted again to new weights since the index.
+    index_dir = tmp_path / "index"
+    shutil.copytree(env["QA_INDEX_DIR"], index_dir)
+    manifest = index_dir / (index_dir / "CURRENT").read_text().strip() / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["model"]["fingerprint"] = "0" * 16
+    manifest.write_text(json.dumps(data, ensure_ascii=False))
+    done = qa({**env, "QA_INDEX_DIR": str(index_dir)}, "ask", "--json", "语言模型本质是什么?")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["answers"][0]["id"] == "d1c1"
+    rebuilt = index_dir / (index_dir / "CURRENT").read_text().strip() / "manifest.json"
+    assert json.loads(rebuilt.read_text())["model"]["fingerprint"] != "0" * 16
 
 
 def test_invalid_setting_is_a_one_line_error(env: dict[str, str]) -> None:

@@ -111,8 +111,22 @@ def test_vector_count_must_match_the_claims(index_dir: Path, real_encoder: Encod
 def test_index_from_another_model_is_refused(index_dir: Path, real_encoder: Encoder) -> None:
     other = Encoder(real_encoder.model, "other-model", "question: ", "passage: ")
     assert other.fingerprint != real_encoder.fingerprint
-    with pytest.raises(IndexCorruptError, match=r"built with model .*other-model.*qa index"):
+    with pytest.raises(IndexCorruptError, match=r"built with model .*other-model.*qa index") as e:
         load_index(index_dir, other)
+    # Not merely outdated: rebuilding by itself would hide a configuration mistake.
+    assert not isinstance(e.value, IndexStaleError)
+
+
+def test_index_from_an_earlier_preparation_of_the_same_model_is_stale(
+    index_dir: Path, real_encoder: Encoder
+) -> None:
+    # What an upgrade leaves: `qa model prepare` adapted the same model again, to new weights.
+    manifest = current(index_dir) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["model"]["fingerprint"] = "0" * 16
+    manifest.write_text(json.dumps(data, ensure_ascii=False))
+    with pytest.raises(IndexStaleError, match=r"earlier preparation of model .*qa index"):
+        load_index(index_dir, real_encoder)
 
 
 def test_index_from_another_transcript_is_stale(index_dir: Path, real_encoder: Encoder) -> None:
