@@ -64,6 +64,9 @@ CONFIDENCE_GAP = 43.0
 CONFIDENCE_UNKNOWN_NAME = -2.84
 CONFIDENCE_NO_FIGURE = -1.53
 CONFIDENCE_OFFSET = -0.48
+# The features in the order of their weights (scripts/calibrate.py prints CONFIDENCE_ + each
+# name in capitals); `confidence_features` computes them.
+CONFIDENCE_FEATURES = ("margin", "gap", "unknown_name", "no_figure")
 # A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
 # background lines name the same product: the best claim using them counts as at least this far
 # above the background (the median margin of the best claim of own's answerable questions).
@@ -265,8 +268,8 @@ class Searcher:
         quoting = self._quoting(plain)
         if quoting.any():
             background = _answered(background, float(scores[quoting].max()))
-        names = tuple(self.unknown_names(text))
-        unknown = bool(names)
+        clues = self.clues(text)
+        unknown = bool(clues.unknown_names)
         # Asked about some dialogues: the question is which of *their* claims answers, so the
         # gap is to the best claim there, not to a better one elsewhere.
         inside = np.array([not scope or c.section in scope for c in self.index.transcript.claims])
@@ -278,10 +281,7 @@ class Searcher:
         if quoted.any():
             best = np.where(quoted, float(scores[quoted].max()), best)
             order = [i for i in order if quoted[i]] + [i for i in order if not quoted[i]]
-        no_figure = self.no_figure(plain)
-        confidence = confidences(
-            scores, background, best=best, unknown_name=unknown, no_figure=no_figure
-        )
+        confidence = confidences(scores, background, best, clues)
         if not scope and not quoted.any() and asks_part(plain):
             # "具身智能那一段讲了什么?": the dialogue that matches best as a whole (title and all
             # its claims) answers as a whole, first, and as surely as its best claim.
@@ -300,7 +300,7 @@ class Searcher:
             and asks_overview(plain)
         ):
             answers = self._overview(scores, background, question.top_k, cut)
-        return Result(text, tuple(answers), bool(answers), names)
+        return Result(text, tuple(answers), bool(answers), clues.unknown_names)
 
     def _overview(
         self, scores: NDArray[np.float64], background: float, top_k: int, cut: float
@@ -343,6 +343,11 @@ class Searcher:
             if len(answers) == top_k:
                 break
         return answers
+
+    def clues(self, question: str) -> Clues:
+        """What `question`'s wording tells the confidence model: the service's and the
+        calibration's one source, so that the model is fitted on what the service computes."""
+        return Clues(tuple(self.unknown_names(question)), self.no_figure(normalise(question)))
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in `question` (DeepSeek, Mamba) that the transcript never uses."""
@@ -433,27 +438,50 @@ def _answered(background: float, best: float) -> float:
     return min(background, best - LITERAL_MARGIN)
 
 
+@dataclass(frozen=True)
+class Clues:
+    """What a question's wording alone tells the confidence model (`Searcher.clues`)."""
+
+    # Names in the question (DeepSeek, Mamba) that the transcript never uses.
+    unknown_names: tuple[str, ...] = ()
+    # Per claim: it states no figure, and the question asks for one ("蒸馏后性能掉多少?").
+    no_figure: NDArray[np.bool_] | None = None
+
+
+def confidence_features(
+    scores: NDArray[np.float64],
+    background: float,
+    best: float | NDArray[np.float64] | None = None,
+    clues: Clues | None = None,
+) -> NDArray[np.float64]:
+    """One row per claim, one column per `CONFIDENCE_FEATURES`: the claim's margin over the
+    background questions (is this answered at all?), its gap to `best` (the best score among
+    the claims searched, by default all; is it this claim?), and the question's clues."""
+    clues = clues or Clues()
+    top = float(scores.max()) if best is None else best  # per claim, if an array
+    n = len(scores)
+    return np.column_stack(
+        [
+            scores - background,
+            np.minimum(scores - top, 0.0),
+            np.full(n, float(bool(clues.unknown_names))),
+            np.zeros(n) if clues.no_figure is None else clues.no_figure.astype(np.float64),
+        ]
+    )
+
+
 def confidences(
     scores: NDArray[np.float64],
     background: float,
     best: float | NDArray[np.float64] | None = None,
-    *,
-    unknown_name: bool = False,
-    no_figure: NDArray[np.bool_] | None = None,
+    clues: Clues | None = None,
 ) -> NDArray[np.float64]:
     """Each claim's probability of answering the question: high when it beats the background
-    questions clearly (the transcript answers this) and is close to the best claim (`best`:
-    the best score among the claims searched, by default all); lower when the question names
-    something the transcript never does (`unknown_name`), and for the claims that state no
-    figure when it asks for one (`no_figure`, per claim)."""
-    top = float(scores.max()) if best is None else best  # per claim, if an array
-    z = (
-        CONFIDENCE_MARGIN * (scores - background)
-        + CONFIDENCE_GAP * np.minimum(scores - top, 0.0)
-        + CONFIDENCE_UNKNOWN_NAME * unknown_name
-        + CONFIDENCE_NO_FIGURE * (0.0 if no_figure is None else no_figure)
-        + CONFIDENCE_OFFSET
-    )
+    questions clearly and is close to the best claim; lower when the question names something
+    the transcript never does, and for the claims that state no figure when it asks for one."""
+    # Read at each call, so that scripts can try other values.
+    weights = np.array([globals()[f"CONFIDENCE_{name.upper()}"] for name in CONFIDENCE_FEATURES])
+    z = confidence_features(scores, background, best, clues) @ weights + CONFIDENCE_OFFSET
     return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
 

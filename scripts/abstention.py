@@ -24,7 +24,6 @@ from qa.evaluate import load_questions
 from qa.model import Encoded, load_encoder
 from qa.search import Searcher, confidences
 from qa.settings import DEFAULT_MIN_CONFIDENCE, get_settings
-from qa.text import normalise
 from qa.transcript import load_transcript
 
 LINES = qa.index.background_lines()
@@ -74,15 +73,8 @@ def main(paths: list[Path]) -> None:
                 for question, query in zip(questions, encoded[name], strict=True):
                     scores, background = searcher.scores(query)
                     margins.append(float(scores.max() - background))
-                    unknown = bool(searcher.unknown_names(question.question))
-                    no_figure = searcher.no_figure(normalise(question.question))
-                    best.append(
-                        float(
-                            confidences(
-                                scores, background, unknown_name=unknown, no_figure=no_figure
-                            ).max()
-                        )
-                    )
+                    clues = searcher.clues(question.question)
+                    best.append(float(confidences(scores, background, clues=clues).max()))
                 m = np.array(margins)
                 gold = np.array([bool(q.gold) for q in questions])
                 refused = np.array(best) < DEFAULT_MIN_CONFIDENCE

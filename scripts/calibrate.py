@@ -1,9 +1,9 @@
 """Fit the confidence model (CONFIDENCE_MARGIN, CONFIDENCE_GAP, CONFIDENCE_UNKNOWN_NAME,
 CONFIDENCE_NO_FIGURE, CONFIDENCE_OFFSET in qa/search.py): the probability that a claim answers
-the question, from its margin over the best background score, its gap to the best claim's score,
-whether the question names something the transcript never does, and whether it asks for a figure
-that the claim does not state; and LITERAL_MARGIN, the median margin of the best claim of the
-answerable ones.
+the question, from the features `qa.search.confidence_features` computes for the service (its
+margin over the best background score, its gap to the best claim's score, whether the question
+names something the transcript never does, and whether it asks for a figure that the claim does
+not state); and LITERAL_MARGIN, the median margin of the best claim of the answerable ones.
 
 Fits a logistic regression over the ten best claims of each of OUR OWN questions
 (tests/data/own-questions.jsonl; a claim is positive when it is one of the question's gold
@@ -22,9 +22,8 @@ import question_sets
 from numpy.typing import NDArray
 
 from qa.evaluate import load_questions
-from qa.search import open_searcher
+from qa.search import CONFIDENCE_FEATURES, confidence_features, open_searcher
 from qa.settings import get_settings
-from qa.text import normalise
 
 DEPTH = 10
 
@@ -46,33 +45,29 @@ def fit(features: NDArray[np.float64], labels: NDArray[np.float64]) -> NDArray[n
 def main(paths: list[Path]) -> None:
     searcher = open_searcher(get_settings(), build=True)
     ids = [c.id for c in searcher.transcript.claims]
-    rows: list[tuple[float, float, float, float]] = []
+    rows: list[NDArray[np.float64]] = []
     labels: list[float] = []
     questions = [q for path in paths for q in load_questions(path)]
     encoded = searcher.encoder.encode_tokens([q.question for q in questions], query=True)
     for q, query in zip(questions, encoded, strict=True):
         scores, background = searcher.scores(query)
-        unknown = float(bool(searcher.unknown_names(q.question)))
-        no_figure = searcher.no_figure(normalise(q.question))
+        # The features the service computes, from the same functions.
+        per_claim = confidence_features(scores, background, clues=searcher.clues(q.question))
         for i in np.argsort(-scores, kind="stable")[:DEPTH]:
-            rows.append(
-                (scores[i] - background, scores[i] - scores.max(), unknown, float(no_figure[i]))
-            )
+            rows.append(per_claim[i])
             labels.append(float(ids[i] in q.gold))
     features, y = np.array(rows), np.array(labels)
-    margin, gap, unknown_name, no_fig, offset = fit(features, y)
+    *weights, offset = fit(features, y)
     print(f"{len(questions)} questions, {sum(bool(q.gold) for q in questions)} answerable")
-    print(f"CONFIDENCE_MARGIN = {margin:.1f}\nCONFIDENCE_GAP = {gap:.1f}")
-    print(f"CONFIDENCE_UNKNOWN_NAME = {unknown_name:.2f}")
-    print(f"CONFIDENCE_NO_FIGURE = {no_fig:.2f}")
+    for name, weight in zip(CONFIDENCE_FEATURES, weights, strict=True):
+        print(f"CONFIDENCE_{name.upper()} = {weight:.2f}")
     print(f"CONFIDENCE_OFFSET = {offset:.2f}")
     # The best claim's margin over the background (each question's first row), answerable only.
-    best = features.reshape(len(questions), DEPTH, 4)[:, 0, 0]
+    best = features.reshape(len(questions), DEPTH, len(CONFIDENCE_FEATURES))[:, 0, 0]
     answerable = np.array([bool(q.gold) for q in questions])
     print(f"LITERAL_MARGIN = {float(np.median(best[answerable])):.4f}")
     # The trade-off that QA_MIN_CONFIDENCE picks from, with the model just fitted.
-    weights = np.array([margin, gap, unknown_name, no_fig])
-    confidence = 1.0 / (1.0 + np.exp(-(features @ weights + offset)))
+    confidence = 1.0 / (1.0 + np.exp(-(features @ np.array(weights) + offset)))
     per_question = confidence.reshape(len(questions), DEPTH)[:, :5]
     gold = y.reshape(len(questions), DEPTH)[:, :5]
     print("cut-off  refuses answerable  abstains on unanswerable  answers kept  of them right")

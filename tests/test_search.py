@@ -65,6 +65,37 @@ def test_background_shortlist_scores_like_every_background_line(
 
 
 @pytest.mark.parametrize(
+    "question",
+    ["RL 的数据效率为什么高?", "Does Kaiser think Mamba wins?", "蒸馏后的小模型性能掉了多少?"],
+)
+def test_service_confidence_is_the_calibrated_model_of_the_scripts_features(
+    real_searcher: Searcher, question: str
+) -> None:
+    # scripts/calibrate.py fits the model on `confidence_features` with `Searcher.clues`: the
+    # service must compute its confidences from exactly those, or the fit is of something else.
+    result = real_searcher.search(question, top_k=41, min_confidence=0)
+    (query,) = real_searcher.encoder.encode_tokens([question], query=True)
+    scores, background = real_searcher.scores(query)
+    clues = real_searcher.clues(question)
+    expected = qa.search.confidences(scores, background, clues=clues)
+    claim_ids = [c.id for c in real_searcher.transcript.claims]
+    served = {a.claim.id: a.confidence for a in result.answers}
+    assert served == pytest.approx({i: float(c) for i, c in zip(claim_ids, expected, strict=True)})
+    features = qa.search.confidence_features(scores, background, clues=clues)
+    assert features.shape == (len(claim_ids), len(qa.search.CONFIDENCE_FEATURES))
+
+
+def test_clues_carry_unknown_names_and_figures_asked_for(real_searcher: Searcher) -> None:
+    plain = real_searcher.clues("RL 的数据效率为什么高?")
+    assert plain.unknown_names == ()
+    assert plain.no_figure is not None and not plain.no_figure.any()
+    named = real_searcher.clues("Does Kaiser think Mamba wins?")
+    assert named.unknown_names == ("Mamba",)
+    figure = real_searcher.clues("蒸馏后的小模型性能掉了多少?")
+    assert figure.no_figure is not None and 0 < figure.no_figure.sum() < len(figure.no_figure)
+
+
+@pytest.mark.parametrize(
     ("question", "claim"),
     [("Sora", "d2c5"), ("Copilot", "d3c3"), ("gpt-4", "d2c1"), ("LoRA 微调", "d10c3")],
 )
