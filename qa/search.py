@@ -59,18 +59,18 @@ BACKGROUND_SHORTLIST = 64
 #         + NO_FIGURE * (the question asks for a figure and the claim states none) + OFFSET),
 # fitted on the ten best claims of each of our own questions (scripts/calibrate.py), for the
 # default model as `qa model prepare` adapts it (qa/adapt.py).
-CONFIDENCE_MARGIN = 17.3
-CONFIDENCE_GAP = 43.0
-CONFIDENCE_UNKNOWN_NAME = -2.84
-CONFIDENCE_NO_FIGURE = -1.53
-CONFIDENCE_OFFSET = -0.48
+CONFIDENCE_MARGIN = 16.75
+CONFIDENCE_GAP = 41.3
+CONFIDENCE_UNKNOWN_NAME = -2.87
+CONFIDENCE_NO_FIGURE = -1.50
+CONFIDENCE_OFFSET = -0.47
 # The features in the order of their weights (scripts/calibrate.py prints CONFIDENCE_ + each
 # name in capitals); `confidence_features` computes them.
 CONFIDENCE_FEATURES = ("margin", "gap", "unknown_name", "no_figure")
 # A question that is only words the transcript uses ("Sora", "LoRA 微调") is answered, even when
 # background lines name the same product: the best claim using them counts as at least this far
 # above the background (the median margin of the best claim of own's answerable questions).
-LITERAL_MARGIN = 0.121
+LITERAL_MARGIN = 0.127
 LITERAL_MAX_WORDS = 4
 # A phrase in quotation marks: “…”, "…", 「…」, 『…』 (not '…', which English uses as apostrophes).
 _QUOTED = re.compile(r'[“"「『]([^“”"「」『』]{1,60})[”"」』]')
@@ -383,7 +383,8 @@ class Searcher:
 
     def _scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
         late = self.index.late
-        weights = np.array([self._idf(int(i)) for i in query.token_ids])
+        claim_best = _best_matches(query.tokens, late.claim_tokens)
+        weights = self.token_weights(query, claim_best)
         dense_scores, order = self.index.search(query.sentence[None, :], self._n)
         dense = np.empty(self._n)
         dense[order[0]] = dense_scores[0]
@@ -394,7 +395,7 @@ class Searcher:
         # Each score is a weighted mean of cosines, so it stays in [-1, 1].
         total = W_LATE_CLAIM + W_LATE_TITLED + W_DENSE_CLAIM + W_DENSE_TITLED + W_LATE_SECTION
         scores = (
-            W_LATE_CLAIM * _maxsim(query.tokens, weights, late.claim_tokens)
+            W_LATE_CLAIM * (weights @ claim_best) / weights.sum()
             + W_LATE_TITLED * _maxsim(query.tokens, weights, late.titled_tokens)
             + W_DENSE_CLAIM * dense
             + W_DENSE_TITLED * dense_titled
@@ -407,8 +408,25 @@ class Searcher:
     ) -> NDArray[np.float64]:
         """Each section's late-interaction match (its title and all its claims as one text)."""
         if weights is None:
-            weights = np.array([self._idf(int(i)) for i in query.token_ids])
+            weights = self.token_weights(query)
         return _maxsim(query.tokens, weights, self.index.late.section_tokens)
+
+    def token_weights(
+        self, query: Encoded, claim_best: NDArray[np.float32] | None = None
+    ) -> NDArray[np.float64]:
+        """Each question token's weight: its idf over the claims; for the tokens no claim uses
+        (all of an English question's, over a Chinese transcript), which idf cannot tell apart,
+        also how much better it matches some claim than the average one ("the", "what" match
+        all claims alike). `claim_best`: each token's best cosine in each claim, if computed."""
+        weights = np.array([self._idf(int(i)) for i in query.token_ids])
+        unused = np.array([self._df.get(int(i), 0) == 0 for i in query.token_ids], dtype=bool)
+        if unused.sum() < 2:
+            return weights
+        if claim_best is None:
+            claim_best = _best_matches(query.tokens, self.index.late.claim_tokens)
+        spread = (claim_best.max(axis=1) - claim_best.mean(axis=1))[unused]
+        weights[unused] *= np.sqrt(spread / max(float(spread.mean()), 1e-9))
+        return weights
 
     def _background(self, query: Encoded, weights: NDArray[np.float64]) -> float:
         late = self.index.late
@@ -490,13 +508,17 @@ def confidences(
 _BLAS = ThreadpoolController()
 
 
+def _best_matches(tokens: NDArray[np.float32], docs: Ragged) -> NDArray[np.float32]:
+    """Each question token's best cosine in each document (tokens × documents), from one matrix
+    product for all documents."""
+    sims = tokens @ docs.vectors.T
+    return np.asarray(np.maximum.reduceat(sims, docs.offsets[:-1], axis=1), dtype=np.float32)
+
+
 def _maxsim(
     tokens: NDArray[np.float32], weights: NDArray[np.float64], docs: Ragged
 ) -> NDArray[np.float64]:
-    # One matrix product for all documents, then each question token's best match per document.
-    sims = tokens @ docs.vectors.T
-    best = np.maximum.reduceat(sims, docs.offsets[:-1], axis=1)
-    return np.asarray((weights @ best) / weights.sum(), dtype=np.float64)
+    return np.asarray((weights @ _best_matches(tokens, docs)) / weights.sum(), dtype=np.float64)
 
 
 def open_searcher(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import qa.search
 from qa.errors import InvalidInputError
+from qa.model import Encoded
 from qa.search import Searcher
 
 OWN = Path(__file__).resolve().parent / "data" / "own-questions.jsonl"
@@ -83,6 +85,31 @@ def test_service_confidence_is_the_calibrated_model_of_the_scripts_features(
     assert served == pytest.approx({i: float(c) for i, c in zip(claim_ids, expected, strict=True)})
     features = qa.search.confidence_features(scores, background, clues=clues)
     assert features.shape == (len(claim_ids), len(qa.search.CONFIDENCE_FEATURES))
+
+
+def test_words_no_claim_uses_weigh_more_when_they_single_out_a_claim(
+    real_searcher: Searcher,
+) -> None:
+    # Over a Chinese transcript every token of an English question has the same (highest) idf;
+    # one that matches a claim far better than the rest must count for more than one that
+    # matches all claims alike.
+    vectors = real_searcher.index.late.claim_tokens.vectors
+    pointed = vectors[0]
+    vague = vectors.mean(axis=0) / np.linalg.norm(vectors.mean(axis=0))
+    tokenizer = real_searcher.encoder.model.tokenizer
+    query = Encoded(
+        sentence=np.zeros(vectors.shape[1], dtype=np.float32),
+        tokens=np.stack([pointed, vague]).astype(np.float32),
+        token_ids=np.array(tokenizer.convert_tokens_to_ids(["▁future", "▁pictures"])),
+    )
+    pointed_weight, vague_weight = real_searcher.token_weights(query)
+    assert pointed_weight > 1.5 * vague_weight
+
+
+def test_words_the_claims_use_weigh_by_idf_alone(real_searcher: Searcher) -> None:
+    (query,) = real_searcher.encoder.encode_tokens(["强化学习的数据效率"], query=True)
+    idf = [real_searcher._idf(int(i)) for i in query.token_ids]
+    assert real_searcher.token_weights(query).tolist() == pytest.approx(idf)
 
 
 def test_clues_carry_unknown_names_and_figures_asked_for(real_searcher: Searcher) -> None:
