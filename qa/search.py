@@ -416,8 +416,9 @@ class Searcher:
     ) -> NDArray[np.float64]:
         """Each question token's weight: its idf over the claims; for the tokens no claim uses
         (all of an English question's, over a Chinese transcript), which idf cannot tell apart,
-        also how much better it matches some claim than the average one ("the", "what" match
-        all claims alike). `claim_best`: each token's best cosine in each claim, if computed."""
+        also how much better it matches its best claim than the average one, so that a token
+        that singles out a claim counts for more than one that matches all claims alike.
+        `claim_best`: each token's best cosine in each claim, if computed."""
         weights = np.array([self._idf(int(i)) for i in query.token_ids])
         unused = np.array([self._df.get(int(i), 0) == 0 for i in query.token_ids], dtype=bool)
         if unused.sum() < 2:
