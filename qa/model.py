@@ -251,7 +251,17 @@ def load_encoder(settings: Settings) -> Encoder:
     where = resolve_model(settings)
     if isinstance(where, str):
         where = _from_hub_cache_or_fail(where, settings)
-    elif where == prepared_dir(settings) and not _is_prepared(where, adapting=_adapts(settings)):
+    # The confidence model's constants (qa/search.py) are fitted for the default model as
+    # `qa model prepare` adapts it; with any other weights the cut-off means something else.
+    if not _adapts(settings) or where != prepared_dir(settings):
+        log.warning(
+            "confidence is calibrated for %s as `qa model prepare` adapts it, not for %s: "
+            "expect the cut-off (QA_MIN_CONFIDENCE) to refuse too much or too little; "
+            "scripts/calibrate.py refits it",
+            DEFAULT_MODEL,
+            where,
+        )
+    elif not _is_prepared(where, adapting=True):
         # Prepared by an older version: it works, but confidence is fitted for the adapted one.
         log.warning("%s is not adapted by this version: run `qa model prepare`", where)
     from sentence_transformers import SentenceTransformer

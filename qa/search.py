@@ -120,6 +120,17 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Scores:
+    """How one encoded question matches the transcript (`Searcher.scores`)."""
+
+    claims: NDArray[np.float64]  # each claim's score
+    background: float  # the best background line's, by the same measure
+    # Each section's late-interaction match as one text (its title and all its claims),
+    # indexed by section number.
+    sections: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
 class Question:
     """One question of a batch for `Searcher.search_many`, with `search`'s options."""
 
@@ -264,7 +275,8 @@ class Searcher:
         scope: tuple[int, ...],
     ) -> Result:
         """`text` as asked, `plain` simplified (qa/text.py)."""
-        scores, background = self.scores(query)
+        scored = self.scores(query)
+        scores, background = scored.claims, scored.background
         quoting = self._quoting(plain)
         if quoting.any():
             background = _answered(background, float(scores[quoting].max()))
@@ -285,8 +297,7 @@ class Searcher:
         if not scope and not quoted.any() and asks_part(plain):
             # "具身智能那一段讲了什么?": the dialogue that matches best as a whole (title and all
             # its claims) answers as a whole, first, and as surely as its best claim.
-            late = self.index.late
-            part = late.claim_section == int(np.argmax(self._section_match(query)))
+            part = self.index.late.claim_section == int(np.argmax(scored.sections))
             order = [i for i in order if part[i]] + [i for i in order if not part[i]]
             confidence = np.where(part, confidence[order[0]], confidence)
         answers = self._answers(order, scores, confidence, question.top_k, cut)
@@ -376,12 +387,13 @@ class Searcher:
             return np.zeros(self._n, dtype=bool)
         return np.array([any(p.search(claim) for p in patterns) for claim in self._literal])
 
-    def scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
-        """Every claim's score, and the best background score, for one encoded question."""
+    def scores(self, query: Encoded) -> Scores:
+        """Every claim's score, the best background score and each section's match, for one
+        encoded question."""
         with _BLAS.limit(limits=1, user_api="blas"):
             return self._scores(query)
 
-    def _scores(self, query: Encoded) -> tuple[NDArray[np.float64], float]:
+    def _scores(self, query: Encoded) -> Scores:
         late = self.index.late
         claim_best = _best_matches(query.tokens, late.claim_tokens)
         weights = self.token_weights(query, claim_best)
@@ -391,7 +403,8 @@ class Searcher:
         dense_titled = late.titled @ query.sentence
         # A claim shares its section's match, so a question about a whole dialogue lifts all
         # of its claims together.
-        section = self._section_match(query, weights)[late.claim_section]
+        sections = _maxsim(query.tokens, weights, late.section_tokens)
+        section = sections[late.claim_section]
         # Each score is a weighted mean of cosines, so it stays in [-1, 1].
         total = W_LATE_CLAIM + W_LATE_TITLED + W_DENSE_CLAIM + W_DENSE_TITLED + W_LATE_SECTION
         scores = (
@@ -401,15 +414,7 @@ class Searcher:
             + W_DENSE_TITLED * dense_titled
             + W_LATE_SECTION * section
         ) / total
-        return scores, self._background(query, weights)
-
-    def _section_match(
-        self, query: Encoded, weights: NDArray[np.float64] | None = None
-    ) -> NDArray[np.float64]:
-        """Each section's late-interaction match (its title and all its claims as one text)."""
-        if weights is None:
-            weights = self.token_weights(query)
-        return _maxsim(query.tokens, weights, self.index.late.section_tokens)
+        return Scores(scores, self._background(query, weights), sections)
 
     def token_weights(
         self, query: Encoded, claim_best: NDArray[np.float32] | None = None

@@ -71,7 +71,8 @@ def main(paths: list[Path]) -> None:
             for name, questions in sets.items():
                 margins, best = [], []
                 for question, query in zip(questions, encoded[name], strict=True):
-                    scores, background = searcher.scores(query)
+                    scored = searcher.scores(query)
+                    scores, background = scored.claims, scored.background
                     margins.append(float(scores.max() - background))
                     clues = searcher.clues(question.question)
                     best.append(float(confidences(scores, background, clues=clues).max()))

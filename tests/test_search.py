@@ -61,9 +61,9 @@ def test_background_shortlist_scores_like_every_background_line(
     questions = [json.loads(line)["question"] for line in lines[::2]]
     encoded = real_searcher.encoder.encode_tokens(questions, query=True)
     assert len(real_searcher.index.late.background) > 4 * qa.search.BACKGROUND_SHORTLIST
-    shortlisted = [real_searcher.scores(q)[1] for q in encoded]
+    shortlisted = [real_searcher.scores(q).background for q in encoded]
     monkeypatch.setattr(qa.search, "BACKGROUND_SHORTLIST", 10**6)
-    assert shortlisted == pytest.approx([real_searcher.scores(q)[1] for q in encoded])
+    assert shortlisted == pytest.approx([real_searcher.scores(q).background for q in encoded])
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,8 @@ def test_service_confidence_is_the_calibrated_model_of_the_scripts_features(
     # service must compute its confidences from exactly those, or the fit is of something else.
     result = real_searcher.search(question, top_k=41, min_confidence=0)
     (query,) = real_searcher.encoder.encode_tokens([question], query=True)
-    scores, background = real_searcher.scores(query)
+    scored = real_searcher.scores(query)
+    scores, background = scored.claims, scored.background
     clues = real_searcher.clues(question)
     expected = qa.search.confidences(scores, background, clues=clues)
     claim_ids = [c.id for c in real_searcher.transcript.claims]
