@@ -81,6 +81,12 @@ def asks_overview(question: str) -> bool:
     return bool(_WHOLE.search(question) and _GIST.search(question) and not _PART.search(question))
 
 
+def asks_gist(question: str) -> bool:
+    """Whether `question` asks what something says as a whole ("讲了什么?", "主要观点",
+    "Summarize …"), whatever it names."""
+    return bool(_GIST.search(question))
+
+
 def asks_part(question: str) -> bool:
     """Whether `question` asks what one part of the transcript says, naming it by its subject
     ("具身智能那一段的主要观点有哪些?", "Summarize the part about embodied intelligence")."""

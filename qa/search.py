@@ -36,7 +36,7 @@ from qa.figures import asks_figure, states_figure
 from qa.index import ClaimIndex, Ragged, build_index, load_index
 from qa.model import Encoded, Encoder, load_encoder
 from qa.names import KnownWords
-from qa.references import asks_overview, asks_part, named_sections
+from qa.references import asks_gist, asks_overview, asks_part, named_sections
 from qa.settings import DEFAULT_MIN_CONFIDENCE, Settings
 from qa.text import normalise
 from qa.transcript import Claim, Section, Transcript, load_transcript
@@ -293,7 +293,17 @@ class Searcher:
         if quoted.any():
             best = np.where(quoted, float(scores[quoted].max()), best)
             order = [i for i in order if quoted[i]] + [i for i in order if not quoted[i]]
+        # "对话六讲了什么?": the gist of a dialogue named is all its claims, however generic the
+        # question; like a keyword question it counts as answered, each claim as sure as the
+        # best of its dialogue.
+        gist = bool(scope) and not quoted.any() and asks_gist(plain)
+        if gist:
+            background = _answered(background, float(scores[inside].max()))
         confidence = confidences(scores, background, best, clues)
+        if gist:
+            for number in scope:
+                mine = np.array([c.section == number for c in self.index.transcript.claims])
+                confidence = np.where(mine, confidence[mine].max(), confidence)
         if not scope and not quoted.any() and asks_part(plain):
             # "具身智能那一段讲了什么?": the dialogue that matches best as a whole (title and all
             # its claims) answers as a whole, first, and as surely as its best claim.

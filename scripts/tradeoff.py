@@ -20,7 +20,7 @@ from qa.evaluate import load_questions
 from qa.search import Question, open_searcher
 from qa.settings import get_settings
 
-CUTS = (0.1, 0.2, 0.3, 0.4, 0.5)
+CUTS = (0.1, 0.2, 0.3, 0.35, 0.4, 0.5)
 BANDS = ((0.8, 1.01), (0.5, 0.8), (0.2, 0.5), (0.0, 0.2))
 
 
@@ -47,7 +47,7 @@ def main(paths: list[Path]) -> None:
                 recall.append(sum(kept) / len(q.gold))
                 right.extend(kept)
             shares = (_share(abstained), _share(refused), _share(recall), _share(right, 2))
-            print(f"  cut-off {cut:.1f}: " + " / ".join(shares))
+            print(f"  cut-off {cut:g}: " + " / ".join(shares))
         pairs = [pair for answers in ranked for pair in answers]
         bands = []
         for low, high in BANDS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.references import asks_overview, asks_part, named_sections
+from qa.references import asks_gist, asks_overview, asks_part, named_sections
 
 TEN = range(1, 11)
 
@@ -117,3 +117,21 @@ def test_a_question_about_a_part_named_by_its_subject_asks_for_that_part(questio
 )
 def test_a_question_about_the_whole_or_about_a_detail_asks_for_no_part(question: str) -> None:
     assert not asks_part(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "gist"),
+    [
+        ("对话六讲了什么?", True),
+        ("第三个对话的主要观点", True),
+        ("Summarize dialogue 6", True),
+        ("What are the key points of part 2?", True),
+        ("对话四讲了什么菜谱?", False),
+        ("对话九里说模型能区分哪两种记忆?", False),
+        ("What does dialogue 7 say about data efficiency?", False),
+    ],
+)
+def test_a_question_asks_for_the_gist_only_when_it_asks_what_is_said_as_a_whole(
+    question: str, gist: bool
+) -> None:
+    assert asks_gist(question) is gist
