@@ -125,8 +125,8 @@ class Scores:
 
     claims: NDArray[np.float64]  # each claim's score
     background: float  # the best background line's, by the same measure
-    # Each section's late-interaction match as one text (its title and all its claims),
-    # indexed by section number.
+    # Each section's late-interaction match as one text (its title and all its claims), in
+    # the transcript's order of sections (`index.late.claim_section` maps claims to them).
     sections: NDArray[np.float64]
 
 
@@ -197,6 +197,7 @@ class Searcher:
             + [transcript.source.title]
         )
         self._figures = np.array([states_figure(c.text) for c in claims])
+        self._section_of = np.array([c.section for c in claims])  # each claim's section number
         self._literal = [
             normalise(f"{transcript.section(c.section).title} {c.text}").casefold() for c in claims
         ]
@@ -284,7 +285,7 @@ class Searcher:
         unknown = bool(clues.unknown_names)
         # Asked about some dialogues: the question is which of *their* claims answers, so the
         # gap is to the best claim there, not to a better one elsewhere.
-        inside = np.array([not scope or c.section in scope for c in self.index.transcript.claims])
+        inside = np.isin(self._section_of, scope) if scope else np.ones(self._n, dtype=bool)
         best: float | NDArray[np.float64] = float(scores[inside].max())
         order = [int(i) for i in np.argsort(-scores, kind="stable") if inside[i]]
         # "“数据效率”出现在哪些语境?": the claims with a phrase the reader quoted come first,
@@ -302,7 +303,7 @@ class Searcher:
         confidence = confidences(scores, background, best, clues)
         if gist:
             for number in scope:
-                mine = np.array([c.section == number for c in self.index.transcript.claims])
+                mine = self._section_of == number
                 confidence = np.where(mine, confidence[mine].max(), confidence)
         if not scope and not quoted.any() and asks_part(plain):
             # "具身智能那一段讲了什么?": the dialogue that matches best as a whole (title and all
