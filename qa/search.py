@@ -427,20 +427,16 @@ class Searcher:
         ) / total
         return Scores(scores, self._background(query, weights), sections)
 
-    def token_weights(
-        self, query: Encoded, claim_best: NDArray[np.float32] | None = None
-    ) -> NDArray[np.float64]:
+    def token_weights(self, query: Encoded, claim_best: NDArray[np.float32]) -> NDArray[np.float64]:
         """Each question token's weight: its idf over the claims; for the tokens no claim uses
         (all of an English question's, over a Chinese transcript), which idf cannot tell apart,
         also how much better it matches its best claim than the average one, so that a token
         that singles out a claim counts for more than one that matches all claims alike.
-        `claim_best`: each token's best cosine in each claim, if computed."""
+        `claim_best`: each token's best cosine in each claim (`_best_matches`)."""
         weights = np.array([self._idf(int(i)) for i in query.token_ids])
         unused = np.array([self._df.get(int(i), 0) == 0 for i in query.token_ids], dtype=bool)
         if unused.sum() < 2:
             return weights
-        if claim_best is None:
-            claim_best = _best_matches(query.tokens, self.index.late.claim_tokens)
         spread = (claim_best.max(axis=1) - claim_best.mean(axis=1))[unused]
         weights[unused] *= np.sqrt(spread / max(float(spread.mean()), 1e-9))
         return weights

@@ -103,14 +103,16 @@ def test_words_no_claim_uses_weigh_more_when_they_single_out_a_claim(
         tokens=np.stack([pointed, vague]).astype(np.float32),
         token_ids=np.array(tokenizer.convert_tokens_to_ids(["▁future", "▁pictures"])),
     )
-    pointed_weight, vague_weight = real_searcher.token_weights(query)
+    claim_best = qa.search._best_matches(query.tokens, real_searcher.index.late.claim_tokens)
+    pointed_weight, vague_weight = real_searcher.token_weights(query, claim_best)
     assert pointed_weight > 1.5 * vague_weight
 
 
 def test_words_the_claims_use_weigh_by_idf_alone(real_searcher: Searcher) -> None:
     (query,) = real_searcher.encoder.encode_tokens(["强化学习的数据效率"], query=True)
     idf = [real_searcher._idf(int(i)) for i in query.token_ids]
-    assert real_searcher.token_weights(query).tolist() == pytest.approx(idf)
+    claim_best = qa.search._best_matches(query.tokens, real_searcher.index.late.claim_tokens)
+    assert real_searcher.token_weights(query, claim_best).tolist() == pytest.approx(idf)
 
 
 def test_clues_carry_unknown_names_and_figures_asked_for(real_searcher: Searcher) -> None:
