@@ -124,7 +124,9 @@ class Scores:
     """How one encoded question matches the transcript (`Searcher.scores`)."""
 
     claims: NDArray[np.float64]  # each claim's score
-    background: float  # the best background line's, by the same measure
+    # The best background line's, as far below the best claim as it is by the measure that
+    # weighs the sentence cosine fully (`Searcher.scores`).
+    background: float
     # Each section's late-interaction match as one text (its title and all its claims), in
     # the transcript's order of sections (`index.late.claim_section` maps claims to them).
     sections: NDArray[np.float64]
@@ -416,16 +418,31 @@ class Searcher:
         # of its claims together.
         sections = _maxsim(query.tokens, weights, late.section_tokens)
         section = sections[late.claim_section]
-        # Each score is a weighted mean of cosines, so it stays in [-1, 1].
-        total = W_LATE_CLAIM + W_LATE_TITLED + W_DENSE_CLAIM + W_DENSE_TITLED + W_LATE_SECTION
-        scores = (
+        matched = (
             W_LATE_CLAIM * (weights @ claim_best) / weights.sum()
             + W_LATE_TITLED * _maxsim(query.tokens, weights, late.titled_tokens)
-            + W_DENSE_CLAIM * dense
-            + W_DENSE_TITLED * dense_titled
             + W_LATE_SECTION * section
-        ) / total
-        return Scores(scores, self._background(query, weights), sections)
+        )
+        cosine = W_DENSE_CLAIM * dense + W_DENSE_TITLED * dense_titled
+        late_weight = W_LATE_CLAIM + W_LATE_TITLED + W_LATE_SECTION
+        dense_weight = W_DENSE_CLAIM + W_DENSE_TITLED
+        # Each score is a weighted mean of cosines, so it stays in [-1, 1]. The ranking weighs
+        # the sentence cosine by the share of the question's tokens that the claims use: across
+        # languages (an English question, Chinese claims) it tells the claims apart worse than
+        # the token match alone, and mixed in, it made the ranking worse. But it does tell a
+        # question the transcript answers from a generic one, so whether the question is
+        # answered at all (the best claim's margin over the background) is judged with it
+        # weighed fully, as the confidence model was fitted (docs/quality.md, session 13).
+        shared = self._shared(query)
+        scores = (matched + shared * cosine) / (late_weight + shared * dense_weight)
+        full = (matched + cosine) / (late_weight + dense_weight)
+        margin = float(full.max()) - self._background(query, weights)
+        return Scores(scores, float(scores.max()) - margin, sections)
+
+    def _shared(self, query: Encoded) -> float:
+        """The share of the question's tokens that some claim uses."""
+        used = [self._df.get(int(i), 0) > 0 for i in query.token_ids]
+        return sum(used) / len(used) if used else 0.0
 
     def token_weights(self, query: Encoded, claim_best: NDArray[np.float32]) -> NDArray[np.float64]:
         """Each question token's weight: its idf over the claims; for the tokens no claim uses

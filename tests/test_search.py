@@ -108,6 +108,31 @@ def test_words_no_claim_uses_weigh_more_when_they_single_out_a_claim(
     assert pointed_weight > 1.5 * vague_weight
 
 
+def test_a_question_sharing_no_word_with_the_claims_is_ranked_by_its_token_matches_alone(
+    real_searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Across languages the sentence cosine ranked the claims worse than the token match: it
+    # counts as much as the question shares the claims' words.
+    english, chinese = real_searcher.encoder.encode_tokens(
+        ["Will robots end up thinking the way chatbots do?", "具身智能会不会更接近现在的大模型?"],
+        query=True,
+    )
+    assert real_searcher._shared(english) == 0 < real_searcher._shared(chinese)
+    before = [real_searcher.scores(q) for q in (english, chinese)]
+    monkeypatch.setattr(qa.search, "W_DENSE_CLAIM", 50.0)
+    monkeypatch.setattr(qa.search, "W_DENSE_TITLED", 50.0)
+    after = [real_searcher.scores(q) for q in (english, chinese)]
+    assert after[0].claims == pytest.approx(before[0].claims)
+    assert not np.allclose(after[1].claims, before[1].claims)
+
+    # Whether it is answered at all still weighs the sentence cosine, which tells a question
+    # the transcript answers from a generic one.
+    def margin(scored: qa.search.Scores) -> float:
+        return float(scored.claims.max()) - scored.background
+
+    assert margin(after[0]) != pytest.approx(margin(before[0]), abs=1e-4)
+
+
 def test_words_the_claims_use_weigh_by_idf_alone(real_searcher: Searcher) -> None:
     (query,) = real_searcher.encoder.encode_tokens(["强化学习的数据效率"], query=True)
     idf = [real_searcher._idf(int(i)) for i in query.token_ids]
