@@ -441,8 +441,11 @@ class Searcher:
 
     def _shared(self, query: Encoded) -> float:
         """The share of the question's tokens that some claim uses."""
-        used = [self._df.get(int(i), 0) > 0 for i in query.token_ids]
-        return sum(used) / len(used) if used else 0.0
+        return float(self._used(query).mean()) if len(query.token_ids) else 0.0
+
+    def _used(self, query: Encoded) -> NDArray[np.bool_]:
+        """Which of the question's tokens some claim uses."""
+        return np.array([self._df.get(int(i), 0) > 0 for i in query.token_ids], dtype=bool)
 
     def token_weights(self, query: Encoded, claim_best: NDArray[np.float32]) -> NDArray[np.float64]:
         """Each question token's weight: its idf over the claims; for the tokens no claim uses
@@ -451,7 +454,7 @@ class Searcher:
         that singles out a claim counts for more than one that matches all claims alike.
         `claim_best`: each token's best cosine in each claim (`_best_matches`)."""
         weights = np.array([self._idf(int(i)) for i in query.token_ids])
-        unused = np.array([self._df.get(int(i), 0) == 0 for i in query.token_ids], dtype=bool)
+        unused = ~self._used(query)
         if unused.sum() < 2:
             return weights
         spread = (claim_best.max(axis=1) - claim_best.mean(axis=1))[unused]
