@@ -25,7 +25,7 @@ question. Adapting:
   which keeps most of the gain on paraphrases and little of the loss on what the model already
   did well (docs/quality.md).
 
-It is deterministic for a given machine (fixed seed and order) and takes a few minutes on two
+It is deterministic for a given machine (fixed seed and order) and takes about 15 minutes on two
 cores; `qa model prepare` runs it once, for the default model only.
 """
 
