@@ -8,8 +8,9 @@ Scoring (measured in docs/quality.md):
 - plus the late-interaction match of the claim's whole section (title and all its claims).
 A question that names dialogues by number is searched within them (qa/references.py); one
 that is a few words a claim uses ("Sora") counts as answered; the claims with a phrase it quotes
-(“数据效率”) come first; one that asks what a part says ("具身智能那一段讲了什么?") gets the
-dialogue that matches it best as a whole first; traditional Chinese is simplified.
+(“数据效率”) come first, and answer it; one that asks what a part says
+("具身智能那一段讲了什么?") gets the dialogue that matches it best as a whole first;
+traditional Chinese is simplified.
 A claim's confidence compares its score with the best score over background sentences that
 no transcript answers (is this answered at all?) and with the best claim's (is it this claim?);
 a logistic model fitted on our own questions (`scripts/calibrate.py`, never on the dev set)
@@ -303,6 +304,14 @@ class Searcher:
         if gist:
             background = _answered(background, float(scores[inside].max()))
         confidence = confidences(scores, background, best, clues)
+        if quoted.any():
+            # "“进展”这个词用在哪?": every claim that says the words asked about answers, as
+            # surely as the best of them, and like a keyword question's claim counts as
+            # answered; the others still need their own margin.
+            said = confidences(
+                scores, _answered(background, float(scores[quoted].max())), best, clues
+            )
+            confidence = np.where(quoted, said[quoted].max(), confidence)
         if gist:
             for number in scope:
                 mine = self._section_of == number

@@ -192,6 +192,26 @@ def test_claims_with_a_phrase_the_reader_quotes_come_first(
     assert not real_searcher._quoted("图像里的东西之所以“有意义”,靠什么?").any()
 
 
+@pytest.mark.parametrize(
+    ("question", "claims"),
+    [
+        # Unquoted, the question matches generic background lines better than any claim.
+        ("“可行”这个词在访谈里出现在哪些地方?", {"d7c1", "d9c3", "d10c3"}),
+        # d3c4 says 抽象 too, but far below d1c4 for an English question.
+        ("In which contexts does the word “抽象” appear?", {"d1c4", "d3c4"}),
+    ],
+)
+def test_every_claim_that_says_the_quoted_words_answers_where_they_are_used(
+    real_searcher: Searcher, question: str, claims: set[str]
+) -> None:
+    result = real_searcher.search(question, top_k=5)
+    assert result.answered
+    said = [a for a in result.answers if a.claim.id in claims]
+    assert {a.claim.id for a in said} == claims
+    assert [a.rank for a in said] == list(range(1, len(claims) + 1))
+    assert len({a.confidence for a in said}) == 1
+
+
 @pytest.mark.parametrize("question", ["iPhone", "Tesla Optimus", "Python 3.12"])
 def test_words_the_transcript_does_not_use_together_are_not_enough(
     real_searcher: Searcher, question: str
