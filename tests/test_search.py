@@ -195,7 +195,7 @@ def test_claims_with_a_phrase_the_reader_quotes_come_first(
 @pytest.mark.parametrize(
     ("question", "claims"),
     [
-        # Unquoted, the question matches generic background lines better than any claim.
+        # Its wording ("where does it appear") matches background lines better than any claim.
         ("“可行”这个词在访谈里出现在哪些地方?", {"d7c1", "d9c3", "d10c3"}),
         # d3c4 says 抽象 too, but far below d1c4 for an English question.
         ("In which contexts does the word “抽象” appear?", {"d1c4", "d3c4"}),
