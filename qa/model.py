@@ -223,8 +223,10 @@ class Encoder:
         return [self._encoded(out, skip) for out in outputs]
 
     def _prompt_tokens(self, prompt: str) -> int:
-        # `<s>` and the prompt's own pieces: they say nothing about the text.
-        ids = self.model.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        # `<s>` and the prompt's own pieces: they say nothing about the text. Counted without
+        # the prompt's closing space: alone it is a piece of its own ("query: " ends in "▁"),
+        # but a Latin word after it takes it in ("▁Where"), and counting it dropped that word.
+        ids = self.model.tokenizer(prompt.rstrip(), add_special_tokens=True)["input_ids"]
         return max(len(ids) - 1, 1)
 
     def _encoded(self, out: dict[str, Any], skip: int) -> Encoded:

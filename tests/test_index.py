@@ -44,6 +44,18 @@ def test_index_round_trip_keeps_claims_and_vectors(index_dir: Path, real_encoder
     assert scores[0][0] == pytest.approx(1.0, abs=1e-4)
 
 
+@pytest.mark.parametrize("query", [True, False])
+def test_a_text_keeps_its_first_word_among_its_token_vectors(
+    real_encoder: Encoder, query: bool
+) -> None:
+    # "LoRA模块…" (d10c3) and the title "Agent的泛化…" had lost their first word: the prompt
+    # ("passage: ") alone ends in a "▁" piece that the first word takes in.
+    tokenizer = real_encoder.model.tokenizer
+    for text, first in (("Sora 是什么", "▁Sor"), ("新编程语言", "▁新")):
+        (encoded,) = real_encoder.encode_tokens([text], query=query)
+        assert tokenizer.convert_ids_to_tokens(encoded.token_ids.tolist())[0] == first
+
+
 def test_manifest_records_model_transcript_and_claims(
     index_dir: Path, real_encoder: Encoder
 ) -> None:
