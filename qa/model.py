@@ -166,11 +166,13 @@ def _download(model_id: str, target: Path) -> Path:
 @dataclass(frozen=True)
 class Encoded:
     """One text's normalised sentence vector and its content tokens' normalised vectors
-    (prompt, special tokens and punctuation left out) with their vocabulary ids."""
+    (prompt, special tokens and punctuation left out) with their vocabulary ids and their text
+    as the tokenizer writes it ("▁Where", "访"; empty when the encoder does not say)."""
 
     sentence: NDArray[np.float32]
     tokens: NDArray[np.float32]
     token_ids: NDArray[np.int64]
+    pieces: tuple[str, ...] = ()
 
 
 class Encoder:
@@ -245,7 +247,12 @@ class Encoder:
         tokens /= np.maximum(np.linalg.norm(tokens, axis=1, keepdims=True), 1e-12)
         sentence = out["sentence_embedding"].float().cpu().numpy()
         sentence /= max(float(np.linalg.norm(sentence)), 1e-12)
-        return Encoded(sentence.astype(np.float32), tokens.astype(np.float32), ids[keep])
+        return Encoded(
+            sentence.astype(np.float32),
+            tokens.astype(np.float32),
+            ids[keep],
+            tuple(piece for piece, kept in zip(pieces, keep, strict=True) if kept),
+        )
 
 
 def load_encoder(settings: Settings) -> Encoder:

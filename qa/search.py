@@ -2,7 +2,8 @@
 
 Scoring (measured in docs/quality.md):
 - late interaction: each content token of the question finds its best-matching token in a
-  claim (cosine), averaged with idf weights from the claims, so rare words count more;
+  claim (cosine), averaged with idf weights from the claims, so rare words count more, and
+  the words that say where to look ("访谈里哪些地方提到了…", qa/scaffold.py) not at all;
   once over the claim alone and once over "section title: claim";
 - plus the dense sentence cosines (FAISS, exact inner product) of both;
 - plus the late-interaction match of the claim's whole section (title and all its claims).
@@ -38,6 +39,7 @@ from qa.index import ClaimIndex, Ragged, build_index, load_index
 from qa.model import Encoded, Encoder, load_encoder
 from qa.names import KnownWords
 from qa.references import asks_gist, asks_overview, asks_part, named_sections
+from qa.scaffold import where_words
 from qa.settings import DEFAULT_MIN_CONFIDENCE, Settings
 from qa.text import normalise
 from qa.transcript import Claim, Section, Transcript, load_transcript
@@ -464,10 +466,15 @@ class Searcher:
         `claim_best`: each token's best cosine in each claim (`_best_matches`)."""
         weights = np.array([self._idf(int(i)) for i in query.token_ids])
         unused = ~self._used(query)
-        if unused.sum() < 2:
-            return weights
-        spread = (claim_best.max(axis=1) - claim_best.mean(axis=1))[unused]
-        weights[unused] *= np.sqrt(spread / max(float(spread.mean()), 1e-9))
+        if unused.sum() >= 2:
+            spread = (claim_best.max(axis=1) - claim_best.mean(axis=1))[unused]
+            weights[unused] *= np.sqrt(spread / max(float(spread.mean()), 1e-9))
+        # "访谈里哪些地方提到了互联网?": the words that say where to look weigh nothing, unless
+        # they are all the question says (qa/scaffold.py).
+        if len(query.pieces) == len(weights):
+            where = where_words(query.pieces)
+            if where.any() and not where.all():
+                weights[where] = 0.0
         return weights
 
     def _background(self, query: Encoded, weights: NDArray[np.float64]) -> float:

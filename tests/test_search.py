@@ -140,6 +140,37 @@ def test_words_the_claims_use_weigh_by_idf_alone(real_searcher: Searcher) -> Non
     assert real_searcher.token_weights(query, claim_best).tolist() == pytest.approx(idf)
 
 
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [
+        ("访谈里哪些地方提到了互联网?", "互联网"),
+        ("Where in the interview is the internet mentioned?", "互联网"),
+    ],
+)
+def test_a_question_asking_where_a_theme_comes_up_ranks_the_claims_that_say_it_first(
+    real_searcher: Searcher, question: str, word: str
+) -> None:
+    # Ranked by its "where" words (访谈, 提到, interview: no claim uses them), the question
+    # had claims that never say the theme above those that do.
+    saying = {c.id for c in real_searcher.transcript.claims if word in c.text}
+    assert len(saying) >= 2
+    assert set(ids(real_searcher, question, top_k=len(saying))) == saying
+
+
+def test_where_words_weigh_nothing_unless_they_are_the_whole_question(
+    real_searcher: Searcher,
+) -> None:
+    def weights(question: str) -> dict[str, float]:
+        (query,) = real_searcher.encoder.encode_tokens([question], query=True)
+        claim_best = qa.search._best_matches(query.tokens, real_searcher.index.late.claim_tokens)
+        found = real_searcher.token_weights(query, claim_best)
+        return dict(zip(query.pieces, found.tolist(), strict=True))
+
+    themed = weights("访谈里哪些地方提到了互联网?")
+    assert [piece for piece, weight in themed.items() if weight > 0] == ["互联网"]
+    assert all(weight > 0 for weight in weights("访谈里哪些地方提到了?").values())
+
+
 def test_clues_carry_unknown_names_and_figures_asked_for(real_searcher: Searcher) -> None:
     plain = real_searcher.clues("RL 的数据效率为什么高?")
     assert plain.unknown_names == ()
