@@ -18,7 +18,7 @@ def _default_model_cache() -> Path:
 
 
 # The confidence cut-off: an answer is kept when it has at least a 35% chance of being right.
-# Over the 3,668 held-out questions the best answer then clears it for 97% of the answerable
+# Over the 3,828 held-out questions the best answer then clears it for 97% of the answerable
 # ones and 14% of the others (docs/quality.md; scripts/tradeoff.py prints the trade-off).
 DEFAULT_MIN_CONFIDENCE = 0.35
 
