@@ -29,7 +29,7 @@ from qa.transcript import Claim, Section, Source, Transcript
 
 # 2: the background sentences are chosen by the transcript's script and recorded;
 # 3: token vectors of each whole section; 4: texts encoded with traditional characters simplified;
-# 5: a text's first word kept among its tokens when it is Latin ("iPhone怎么截长图").
+# 5: a text's first word kept among its tokens when it takes in the prompt's space ("▁Sor", "▁新").
 FORMAT_VERSION = 5
 _POINTER = "CURRENT"
 _MANIFEST = "manifest.json"

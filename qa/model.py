@@ -227,7 +227,7 @@ class Encoder:
     def _prompt_tokens(self, prompt: str) -> int:
         # `<s>` and the prompt's own pieces: they say nothing about the text. Counted without
         # the prompt's closing space: alone it is a piece of its own ("query: " ends in "▁"),
-        # but a Latin word after it takes it in ("▁Where"), and counting it dropped that word.
+        # but many words take it in ("▁Where", "▁新"), and counting it dropped that word.
         ids = self.model.tokenizer(prompt.rstrip(), add_special_tokens=True)["input_ids"]
         return max(len(ids) - 1, 1)
 
